@@ -1,0 +1,1 @@
+"""mvsched models: build, train and measure real networks into profile files (needs torch)."""

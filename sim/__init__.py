@@ -1,0 +1,1 @@
+"""mvsched simulator: torch-free. Profiles + scenario in, metrics out."""

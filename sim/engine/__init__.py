@@ -1,0 +1,1 @@
+"""SimPy world: device, link, server, app frame streams, monitors."""
