@@ -1,0 +1,335 @@
+"""Profile files: one model family measured on one device.
+
+The profiler (``models``) writes profiles through this module and the simulator reads them
+through it, so there is exactly one data model. ``profiles/schema.json`` is generated from
+these classes (``python -m sim.profile --schema``) and a test keeps the two in sync.
+
+Units: milliseconds for times, bytes for sizes, fractions in [0, 1] for accuracy and FLOP
+positions, plain counts for FLOPs and parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.atomic import write_text_atomic
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DeviceInfo",
+    "ExitPoint",
+    "LatencyStats",
+    "LoadTimes",
+    "LookupTable",
+    "Measured",
+    "Outcomes",
+    "Profile",
+    "ProfileError",
+    "Progressive",
+    "Published",
+    "SplitPoint",
+    "Task",
+    "TransferBytes",
+    "Variant",
+    "load_profile",
+    "save_profile",
+    "profile_json_schema",
+]
+
+SCHEMA_VERSION = 1
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used; the message names the file and the field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+NonNeg = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Task(_Frozen):
+    """What the network was trained and evaluated on."""
+
+    dataset: str = Field(description="data set name, e.g. 'digits', 'cifar10', 'imagenet'")
+    classes: int = Field(ge=1, description="number of output classes")
+    input_shape: tuple[int, int, int] = Field(description="[channels, height, width] of one input")
+    eval_samples: int = Field(ge=0, description="number of evaluation samples behind the accuracies")
+
+
+class Measured(_Frozen):
+    """Numbers measured by a tool (ours or another) on the device named in the profile."""
+
+    type: Literal["measured"] = "measured"
+    tool: str = Field(description="tool that measured it, e.g. 'mvsched profile'")
+    tool_version: str
+    command: str | None = Field(default=None, description="command line that regenerates it")
+
+
+class Published(_Frozen):
+    """Numbers taken from a publication or its artifact: never presented as our measurement."""
+
+    type: Literal["published"] = "published"
+    citation: str = Field(description="paper the numbers come from")
+    source: str = Field(description="where the numbers were read (repository, file, commit)")
+    note: str | None = None
+
+
+Provenance = Annotated[Measured | Published, Field(discriminator="type")]
+
+
+class DeviceInfo(_Frozen):
+    """The machine and settings the latencies belong to."""
+
+    name: str = Field(description="device name used by scenarios, e.g. 'cpu-1t', 'pixel7'")
+    processor: str = Field(description="processor string, e.g. 'Intel Xeon 8375C' or 'Snapdragon 8 Gen 2'")
+    threads: int | None = Field(default=None, ge=1, description="inference threads, null if unknown")
+    framework: str = Field(description="inference framework, e.g. 'pytorch', 'tflite'")
+    framework_version: str | None = None
+    accelerator: str | None = Field(default=None, description="'cpu', 'cuda:NVIDIA H100', 'gpu', ...")
+    dtype: str = "float32"
+    batch_size: int = Field(default=1, ge=1)
+    warmup: int | None = Field(default=None, ge=0, description="untimed runs before timing")
+    repeats: int | None = Field(default=None, ge=1, description="timed runs per latency figure")
+    date: str | None = Field(default=None, description="ISO date of the measurement")
+
+
+class LatencyStats(_Frozen):
+    """Latency of one inference over the repeats, in ms."""
+
+    median: NonNeg
+    p10: NonNeg | None = None
+    p90: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LatencyStats:
+        if self.p10 is not None and self.p10 > self.median:
+            raise ValueError(f"p10 ({self.p10}) must not exceed median ({self.median})")
+        if self.p90 is not None and self.p90 < self.median:
+            raise ValueError(f"p90 ({self.p90}) must not be below median ({self.median})")
+        return self
+
+
+class LoadTimes(_Frozen):
+    """Measured time to load a variant's weights from storage, in ms."""
+
+    full: NonNeg = Field(description="load the whole variant")
+    incremental: NonNeg | None = Field(
+        default=None, description="load only the bytes not shared with the parent (nested models)"
+    )
+
+
+class Variant(_Frozen):
+    """One runnable model: a descendant, a subnet, a fixed model."""
+
+    id: str = Field(min_length=1)
+    arch: dict[str, Any] | str = Field(description="architecture description or config")
+    params: int | None = Field(default=None, ge=0)
+    weight_bytes: int = Field(ge=0, description="bytes of weights held in memory")
+    peak_activation_bytes: int = Field(default=0, ge=0)
+    flops: float | None = Field(default=None, ge=0, description="floating-point ops per inference")
+    latency_ms: LatencyStats
+    top1: Fraction = Field(description="top-1 accuracy on the eval split, in [0, 1]")
+    parent: str | None = Field(default=None, description="id of the next smaller nested variant")
+    shared_bytes: int = Field(default=0, ge=0, description="weight bytes shared with the parent")
+    independent: bool = Field(
+        default=False, description="trained on its own (a baseline), not part of the nested set"
+    )
+    load_ms: LoadTimes | None = None
+
+
+class LookupTable(_Frozen):
+    """Per-block latency table of a supernet and its honestly measured error."""
+
+    stem_ms: NonNeg = 0.0
+    head_ms: NonNeg = 0.0
+    blocks: dict[str, NonNeg] = Field(description="block choice key -> latency in ms")
+    samples: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="sampled subnets: {'arch': ..., 'measured_ms': x, 'predicted_ms': y}",
+    )
+    error: dict[str, float] = Field(
+        default_factory=dict, description="'mape', 'within_5pct', 'within_10pct' over samples"
+    )
+
+
+class TransferBytes(_Frozen):
+    """Bytes sent when splitting at one point."""
+
+    fp32: NonNeg
+    int8: NonNeg
+    int8_lz4_mean: NonNeg = Field(description="mean bytes after int8 + bit-shuffle + LZ4")
+    int8_lz4_per_sample: list[int] | None = Field(
+        default=None, description="per eval sample, aligned with outcomes"
+    )
+
+
+class SplitPoint(_Frozen):
+    """A candidate device/server split (after a ReLU)."""
+
+    name: str
+    flops_fraction: Fraction = Field(description="share of backbone FLOPs before the split")
+    device_ms: NonNeg = Field(description="cumulative device latency up to the split, exits included")
+    server_ms: NonNeg | None = Field(
+        default=None, description="latency after the split to the final exit (server profile)"
+    )
+    bytes: TransferBytes
+
+
+class ExitPoint(_Frozen):
+    """An early exit of a progressive network."""
+
+    name: str
+    flops_fraction: Fraction
+    device_ms: NonNeg = Field(description="cumulative device latency to this exit's output")
+    head_ms: NonNeg = Field(default=0.0, description="latency of the exit head alone")
+    top1: Fraction
+
+
+class Progressive(_Frozen):
+    """Split points and exits of an early-exit network (SPINN)."""
+
+    splits: list[SplitPoint]
+    exits: list[ExitPoint]
+    codec_encode_ms: NonNeg = 0.0
+    codec_decode_ms: NonNeg = 0.0
+    input_bytes: NonNeg = Field(default=0.0, description="bytes of one raw input (cloud-only)")
+
+
+class Outcomes(_Frozen):
+    """Per eval sample outcomes, so the simulator samples real joint behaviour.
+
+    ``correct`` maps a variant id (or exit name) to a string of '0'/'1', one per sample;
+    ``confidence`` maps an exit name to max-softmax confidences in permille (0..1000).
+    """
+
+    samples: int = Field(ge=1)
+    correct: dict[str, str]
+    confidence: dict[str, list[int]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _aligned(self) -> Outcomes:
+        for key, bits in self.correct.items():
+            if len(bits) != self.samples or set(bits) - {"0", "1"}:
+                raise ValueError(
+                    f"correct[{key!r}] must be {self.samples} characters of '0'/'1'"
+                )
+        for key, conf in self.confidence.items():
+            if len(conf) != self.samples or any(c < 0 or c > 1000 for c in conf):
+                raise ValueError(f"confidence[{key!r}] must be {self.samples} ints in 0..1000")
+        return self
+
+
+class Profile(_Frozen):
+    """One family measured on one device (DESIGN 3.1)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    family: str = Field(min_length=1)
+    kind: Literal["multi_capacity", "supernet", "elastified", "progressive", "fixed"]
+    task: Task
+    provenance: Provenance
+    device: DeviceInfo
+    variants: list[Variant] = Field(min_length=1)
+    lookup_table: LookupTable | None = None
+    progressive: Progressive | None = None
+    outcomes: Outcomes | None = None
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="family-specific records (search logs, pools, timings)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        ids = [v.id for v in self.variants]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate variant ids: {sorted(dup)}")
+        known = set(ids)
+        for v in self.variants:
+            if v.parent is not None and v.parent not in known:
+                raise ValueError(f"variant {v.id!r}: parent {v.parent!r} is not a variant id")
+            if v.shared_bytes > v.weight_bytes:
+                raise ValueError(f"variant {v.id!r}: shared_bytes exceeds weight_bytes")
+        if self.kind == "progressive" and self.progressive is None:
+            raise ValueError("kind 'progressive' needs a 'progressive' section")
+        if self.outcomes is not None:
+            names = known | {e.name for e in (self.progressive.exits if self.progressive else [])}
+            unknown = set(self.outcomes.correct) - names
+            if unknown:
+                raise ValueError(f"outcomes name unknown variants/exits: {sorted(unknown)}")
+        return self
+
+    def variant(self, variant_id: str) -> Variant:
+        """The variant with this id; KeyError naming the known ids otherwise."""
+        for v in self.variants:
+            if v.id == variant_id:
+                return v
+        raise KeyError(f"{self.family}: no variant {variant_id!r}; known: {[v.id for v in self.variants]}")
+
+    def nested(self) -> list[Variant]:
+        """Variants of the multi-capacity set (not independent), smallest first."""
+        return sorted((v for v in self.variants if not v.independent), key=lambda v: v.weight_bytes)
+
+    def independents(self) -> list[Variant]:
+        """Independently trained variants (the resource-agnostic baseline's models)."""
+        return sorted((v for v in self.variants if v.independent), key=lambda v: v.weight_bytes)
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """True when ``older`` is nested inside ``newer`` (following parent links)."""
+        cur: str | None = newer
+        while cur is not None:
+            if cur == older:
+                return True
+            cur = self.variant(cur).parent
+        return False
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    return f"{loc}: {err['msg']}"
+
+
+def load_profile(path: str | os.PathLike[str]) -> Profile:
+    """Read and validate a profile file; ProfileError with file and field on any problem."""
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise ProfileError(f"{p}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as exc:
+        raise ProfileError(f"{p}: {_first_error(exc)}") from None
+
+
+def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
+    """Write atomically (temp file + rename) so an interrupted run leaves no half file."""
+    text = json.dumps(profile.model_dump(mode="json", exclude_none=True), indent=1) + "\n"
+    return write_text_atomic(path, text)
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """JSON Schema of the profile format (shipped as profiles/schema.json)."""
+    schema = Profile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mvsched profile"
+    return schema
+
+
+if __name__ == "__main__":  # python -m sim.profile --schema > profiles/schema.json
+    import sys
+
+    if sys.argv[1:] == ["--schema"]:
+        print(json.dumps(profile_json_schema(), indent=1))
+    else:
+        sys.exit("usage: python -m sim.profile --schema")

@@ -1,0 +1,22 @@
+"""Pluggable schedulers: one module each, registered by name (see base.py for the contract)."""
+
+from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
+from sim.schedulers.registry import (
+    SchedulerError,
+    create_scheduler,
+    list_schedulers,
+    register_scheduler,
+)
+
+__all__ = [
+    "AppPlan",
+    "AppView",
+    "Plan",
+    "Scheduler",
+    "SchedulerError",
+    "SpinnGoals",
+    "SystemView",
+    "create_scheduler",
+    "list_schedulers",
+    "register_scheduler",
+]

@@ -1,0 +1,115 @@
+"""The scheduler interface: a read-only view of the system in, a plan out (DESIGN 3.3).
+
+A scheduler never sees the engine, the clock or the true traces (unless the scenario sets
+``oracle: true``, which puts the truth into the same fields). Its ``__init__`` only stores
+hyperparameters; all it needs arrives in :class:`SystemView`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from sim.profile import Profile
+
+__all__ = ["AppPlan", "AppView", "Plan", "Scheduler", "SpinnGoals", "SystemView"]
+
+
+@dataclass(frozen=True)
+class SpinnGoals:
+    """SPINN service-level goals of one app: hard constraints and ordered soft objectives.
+
+    ``constraints`` holds ``(metric, op, value)`` with op ``"<="`` or ``">="``;
+    ``objectives`` holds ``(metric, "min"|"max")`` in priority order. Metrics:
+    ``latency_ms``, ``throughput_fps``, ``accuracy``, ``server_ms``, ``device_ms``.
+    """
+
+    constraints: tuple[tuple[str, str, float], ...] = ()
+    objectives: tuple[tuple[str, str], ...] = (("latency_ms", "min"),)
+
+
+@dataclass(frozen=True)
+class AppPlan:
+    """What one app runs: variant, share of the available compute, and for progressive
+    networks the split point (None = device only, ``"input"`` = cloud only) and exit threshold."""
+
+    variant: str
+    share: float
+    split: str | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A decision for every running app (apps left out keep nothing: the engine refuses)."""
+
+    apps: Mapping[str, AppPlan]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "apps", MappingProxyType(dict(self.apps)))
+
+
+@dataclass(frozen=True)
+class AppView:
+    """One running app as the scheduler sees it."""
+
+    name: str
+    family: str
+    profile: Profile
+    fps: float
+    latency_goal_ms: float
+    accuracy_floor: float
+    priority: float
+    current: AppPlan | None
+    latency_ratio: float = 1.0
+    """EWMA of observed / expected latency for the current plan (1.0 before any frame)."""
+    observed_latency_ms: float | None = None
+    server_profile: Profile | None = None
+    spinn: SpinnGoals | None = None
+
+
+@dataclass(frozen=True)
+class SystemView:
+    """Snapshot handed to :meth:`Scheduler.decide`."""
+
+    time_s: float
+    reason: str
+    apps: tuple[AppView, ...]
+    capacity: float
+    """Estimated share of the device available to the apps (1 - background load)."""
+    memory_budget_bytes: int
+    storage_read_bytes_per_s: float
+    bandwidth_mbps: float | None = None
+    rtt_ms: float | None = None
+    server_capacity: float | None = None
+    link_up: bool = True
+    oracle: bool = False
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def app(self, name: str) -> AppView:
+        for a in self.apps:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+
+class Scheduler(ABC):
+    """Base class: subclasses set ``name`` and implement :meth:`decide`.
+
+    Contract: ``decide`` returns a :class:`Plan` naming every app in ``view.apps`` with a
+    known variant id and shares whose sum is at most 1; the engine checks this and fails with
+    the scheduler's name, the simulated time and the bad value otherwise.
+    """
+
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def decide(self, view: SystemView) -> Plan:
+        """Choose variant, share (and split/threshold) for every running app."""
+
+    def params(self) -> dict[str, Any]:
+        """Hyperparameters as given (recorded in results)."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}

@@ -1,0 +1,3 @@
+"""Imports every built-in scheduler module so each registers itself."""
+
+from sim.schedulers import agnostic, nestdnn  # noqa: F401
