@@ -44,7 +44,9 @@ class AppPlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """A decision for every running app (apps left out keep nothing: the engine refuses)."""
+    """A decision for the running apps. An app left out is paused: its model is unloaded and
+    its frames are dropped until a later plan names it again (NestDNN's eviction of the
+    lowest-priority app when even the smallest models do not fit)."""
 
     apps: Mapping[str, AppPlan]
 
@@ -99,9 +101,11 @@ class SystemView:
 class Scheduler(ABC):
     """Base class: subclasses set ``name`` and implement :meth:`decide`.
 
-    Contract: ``decide`` returns a :class:`Plan` naming every app in ``view.apps`` with a
-    known variant id and shares whose sum is at most 1; the engine checks this and fails with
-    the scheduler's name, the simulated time and the bad value otherwise.
+    Contract: ``decide`` returns a :class:`Plan` whose apps are among ``view.apps``, each with
+    a known variant id and a share in (0, 1], shares summing to at most 1, models fitting
+    ``view.memory_budget_bytes``. The engine checks this and fails with the scheduler's name,
+    the simulated time and the bad value otherwise (a plan over the memory budget is refused
+    and counted, and the previous plan stays).
     """
 
     name: ClassVar[str] = ""

@@ -1,0 +1,207 @@
+"""``mvsched`` command line: a thin layer over :mod:`sim.runner` and friends.
+
+User errors (bad scenario, profile, trace, scheduler name, data path) print one line naming
+the file, the field and what was expected, and exit with code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.atomic import write_text_atomic
+
+__all__ = ["main"]
+
+EXIT_USER_ERROR = 2
+TABLE_KEYS = ("accuracy", "worst_app_accuracy", "fps", "latency_ms_mean", "latency_ms_p95",
+              "dropped", "deadline_misses", "energy_j", "switches", "switch_s")
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.0f}"
+    return str(v)
+
+
+def format_table(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
+    """Plain aligned text table (first key left-aligned)."""
+    cells = [list(keys)] + [[_fmt(r.get(k)) for k in keys] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(keys))]
+    lines = []
+    for j, row in enumerate(cells):
+        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(parts))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _summary_rows(results) -> list[dict[str, Any]]:
+    rows = []
+    for r in results:
+        row = {"scheduler": r.label, **r.metrics["overall"]}
+        walls = r.engine.decision_wall_s
+        if walls:
+            import numpy as np
+
+            row["decision_ms_median"] = float(np.median(walls) * 1000.0)
+        rows.append(row)
+    return rows
+
+
+def _default_out(scenario: str) -> Path:
+    return Path("runs") / Path(scenario).stem
+
+
+# -- commands -----------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.runner import run_scenario
+
+    out = Path(args.out) if args.out else _default_out(args.scenario)
+    results = run_scenario(args.scenario, args.scheduler or None, args.seed, out,
+                           progress=not args.quiet)
+    rows = _summary_rows(results)
+    print(format_table(rows, ("scheduler", *TABLE_KEYS, "decision_ms_median")))
+    print(f"results: {out}/<scheduler>/metrics.json")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.runner import run_scenario
+
+    out = Path(args.out) if args.out else _default_out(args.scenario)
+    results = run_scenario(args.scenario, None, args.seed, out, progress=not args.quiet)
+    rows = _summary_rows(results)
+    keys = ("scheduler", *TABLE_KEYS, "decisions", "refused_plans", "decision_ms_median")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_text_atomic(out / "comparison.csv", buf.getvalue())
+    print(format_table(rows, keys))
+    print(f"comparison: {out / 'comparison.csv'}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.inputs import load_inputs
+    from sim.profile import load_profile
+
+    bad = 0
+    for f in args.files:
+        try:
+            if Path(f).suffix.lower() in (".yaml", ".yml"):
+                inp = load_inputs(f)
+                sc = inp.scenario
+                print(f"ok: {f}: scenario {sc.name!r}, {len(sc.apps)} apps, "
+                      f"{len(inp.events)} events, {len(sc.schedulers)} schedulers")
+            else:
+                p = load_profile(f)
+                print(f"ok: {f}: profile {p.family!r} ({p.kind}) on {p.device.name!r}, "
+                      f"{len(p.variants)} variants, {p.provenance.type}")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            bad += 1
+    return EXIT_USER_ERROR if bad else 0
+
+
+def cmd_schedulers(args: argparse.Namespace) -> int:
+    from sim.schedulers.registry import _REGISTRY, list_schedulers
+
+    for name in list_schedulers():
+        doc = (_REGISTRY[name].__doc__ or "").strip().splitlines()
+        print(f"{name:22s} {doc[0] if doc else ''}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from sim.bench import run_bench
+
+    report = run_bench(quick=args.quick, scenario=args.scenario)
+    if args.json:
+        write_text_atomic(args.json, json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------
+def _optional(parser_adders: list[tuple[str, str]], sub: argparse._SubParsersAction) -> None:
+    """Add subcommands that live in optional modules (models needs torch)."""
+    for module, func in parser_adders:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            missing = getattr(exc, "name", "") or ""
+            if missing.split(".")[0] in ("torch", "lz4", "sklearn", "models") or module.startswith(missing):
+                continue
+            raise
+        getattr(mod, func)(sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="mvsched", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a scenario under its schedulers (or --scheduler ...)")
+    p.add_argument("scenario")
+    p.add_argument("--scheduler", action="append", help="scheduler name or label (repeatable)")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="every listed scheduler on one seed; comparison.csv")
+    p.add_argument("scenario")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("validate", help="check scenario (.yaml) and profile (.json) files")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schedulers", help="list registered schedulers")
+    p.set_defaults(func=cmd_schedulers)
+
+    p = sub.add_parser("bench", help="simulator and scheduler speed benchmarks")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (seconds)")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--scenario", default=None, help="scenario for frames/s (default: shipped)")
+    p.set_defaults(func=cmd_bench)
+
+    _optional([("sim.importers", "add_subcommand"), ("models.cli", "add_subcommands")], sub)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sim.engine.world import PlanError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # every user-input error class derives from ValueError
+        if os.environ.get("MVSCHED_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted (files already written are complete)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

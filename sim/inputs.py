@@ -1,0 +1,113 @@
+"""Resolve a validated scenario into what the engine runs: profiles, traces, timed events.
+
+Randomness: one root seed per scenario; each component draws from its own child stream
+(``SeedSequence(seed, spawn_key=(role,))``), so adding an app does not change the load
+trace, and every scheduler of a comparison sees the same workload and traces.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.profile import Profile, ProfileError, load_profile
+from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.traces import Trace, TraceError, build_trace
+
+__all__ = ["RunInputs", "TimedEvent", "rng_for", "resolve", "load_inputs"]
+
+# stream roles: fixed numbers so results never depend on construction order
+ROLE_WORKLOAD, ROLE_LOAD, ROLE_BANDWIDTH, ROLE_SERVER, ROLE_APPS = 0, 1, 2, 3, 100
+
+
+def rng_for(seed: int, role: int) -> np.random.Generator:
+    """The child random stream of one component."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(role,))))
+
+
+@dataclass(frozen=True)
+class TimedEvent:
+    t: float
+    action: str  # launch | exit | priority | goal
+    app: str
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """A scenario with its files read: everything a run needs, nothing it must look up."""
+
+    scenario: Scenario
+    source: Path
+    profiles: dict[str, Profile]  # family -> device profile
+    server_profiles: dict[str, Profile]  # family -> server profile (when a server is given)
+    load: Trace
+    bandwidth: Trace | None
+    server_load: Trace | None
+    events: tuple[TimedEvent, ...]
+
+
+def _trace(spec, base: Path, duration: float, seed: int, role: int, where: str) -> Trace:
+    try:
+        return build_trace(spec, base, duration, rng_for(seed, role))
+    except TraceError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _profile(path: Path, where: str) -> Profile:
+    if not path.exists():
+        folder = path.parent
+        known = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        hint = f"; profiles there: {known}" if known else f"; folder {folder} has no profiles"
+        raise ScenarioError(f"{where}: no profile file {path}{hint}")
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _events(sc: Scenario) -> tuple[TimedEvent, ...]:
+    evs = [TimedEvent(e.t, e.action, e.app, e.value) for e in sc.events]
+    if sc.random_workload is not None:
+        for w in sc.random_workload.generate(sc.duration_s, rng_for(sc.seed, ROLE_WORKLOAD)):
+            evs.append(TimedEvent(w.t, w.action, w.app))
+    order = {"exit": 0, "priority": 1, "goal": 2, "launch": 3}
+    return tuple(sorted(evs, key=lambda e: (e.t, order[e.action], e.app)))
+
+
+def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
+    """Read the profiles and build the traces a scenario names; ScenarioError on problems."""
+    src = Path(source)
+    base = src.parent
+    where = str(src)
+    pdir = (base / sc.profiles_dir).resolve()
+    profiles: dict[str, Profile] = {}
+    for i, app in enumerate(sc.apps):
+        if app.family not in profiles:
+            path = pdir / sc.device.name / f"{app.family}.json"
+            profiles[app.family] = _profile(path, f"{where}: apps[{i}].family")
+    server_profiles: dict[str, Profile] = {}
+    if sc.server is not None:
+        for fam in profiles:
+            path = pdir / sc.server.name / f"{fam}.json"
+            if path.exists():
+                server_profiles[fam] = _profile(path, f"{where}: server.name")
+    d = sc.duration_s
+    load = _trace(sc.device.background_load, base, d, sc.seed, ROLE_LOAD, f"{where}: device.background_load")
+    if load.values.max(initial=0.0) >= 1.0:
+        raise ScenarioError(f"{where}: device.background_load: values must be below 1 (a fraction)")
+    bandwidth = server_load = None
+    if sc.network is not None:
+        bandwidth = _trace(sc.network.bandwidth_mbps, base, d, sc.seed, ROLE_BANDWIDTH,
+                           f"{where}: network.bandwidth_mbps")
+    if sc.server is not None:
+        server_load = _trace(sc.server.load, base, d, sc.seed, ROLE_SERVER, f"{where}: server.load")
+    return RunInputs(sc, src, profiles, server_profiles, load, bandwidth, server_load, _events(sc))
+
+
+def load_inputs(path: str | os.PathLike[str], seed: int | None = None) -> RunInputs:
+    """``load_scenario`` + ``resolve`` in one step."""
+    return resolve(load_scenario(path, seed=seed), path)

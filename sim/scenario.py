@@ -1,0 +1,262 @@
+"""Scenario YAML (DESIGN 3.2): validated once at the edge into frozen pydantic models.
+
+Errors name the file, the key path and what was expected, in one line, so that
+``mvsched validate`` and ``mvsched run`` can print them without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.traces import TraceSpecOrNumber
+from sim.workload import RandomWorkloadSpec
+
+__all__ = [
+    "AppSpec",
+    "DeviceSpec",
+    "EngineSpec",
+    "EventSpec",
+    "MetricsSpec",
+    "MonitorSpec",
+    "NetworkSpec",
+    "PowerSpec",
+    "Scenario",
+    "ScenarioError",
+    "SchedulerSpec",
+    "ServerSpec",
+    "SpinnSpec",
+    "load_scenario",
+    "format_validation_error",
+]
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; the message names the file and the field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PosFloat = Field(gt=0, allow_inf_nan=False)
+
+
+class SchedulerSpec(_Frozen):
+    """A scheduler to run, by registered name, with its hyperparameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = Field(default=None, description="name in results; defaults to name")
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
+
+
+class PowerSpec(_Frozen):
+    """Device power model (scenario parameters, not measurements)."""
+
+    idle_w: float = Field(default=0.5, ge=0)
+    busy_w: float = Field(default=3.0, ge=0)
+    radio_j_per_byte: float = Field(default=0.0, ge=0)
+    radio_tx_w: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _busy_above_idle(self) -> PowerSpec:
+        if self.busy_w < self.idle_w:
+            raise ValueError(f"busy_w ({self.busy_w}) must be at least idle_w ({self.idle_w})")
+        return self
+
+
+class DeviceSpec(_Frozen):
+    """The mobile device: which profiles, how much memory, storage speed, power, load."""
+
+    name: str = Field(description="profile folder name under profiles_dir, e.g. cpu-1t")
+    memory_mb: float = Field(gt=0, description="memory budget for the apps' models, MB (1e6 B)")
+    storage_read_mbps: float = Field(default=200.0, gt=0, description="model load speed, MB/s")
+    power: PowerSpec = PowerSpec()
+    background_load: TraceSpecOrNumber = Field(
+        default=0.0, validate_default=True, description="fraction of the processor taken by other work, in [0, 1)"
+    )
+
+
+class ServerSpec(_Frozen):
+    """Optional edge/cloud server: its profile folder and load trace."""
+
+    name: str
+    load: TraceSpecOrNumber = Field(default=0.0, validate_default=True)
+
+
+class NetworkSpec(_Frozen):
+    """Optional device-server link."""
+
+    bandwidth_mbps: TraceSpecOrNumber
+    rtt_ms: float = Field(default=20.0, ge=0)
+    outages: list[tuple[float, float]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _outages_ordered(self) -> NetworkSpec:
+        for a, b in self.outages:
+            if not 0 <= a < b:
+                raise ValueError(f"outage [{a}, {b}] must have 0 <= start < end")
+        return self
+
+
+class SpinnSpec(_Frozen):
+    """SPINN goals: hard constraints [metric, op, value] and ordered soft objectives."""
+
+    constraints: list[tuple[str, Literal["<=", ">="], float]] = Field(default_factory=list)
+    objectives: list[tuple[str, Literal["min", "max"]]] = Field(
+        default_factory=lambda: [("latency_ms", "min")]
+    )
+
+
+class AppSpec(_Frozen):
+    """One vision app: which model family, its camera and its goals."""
+
+    name: str = Field(min_length=1)
+    family: str = Field(min_length=1, description="profile file name (without .json)")
+    fps: float = Field(gt=0, le=1000)
+    latency_goal_ms: float | None = Field(default=None, gt=0, description="default 1000/fps")
+    accuracy_floor: float = Field(default=0.0, ge=0, le=1)
+    priority: float = Field(default=1.0, gt=0)
+    spinn: SpinnSpec | None = None
+
+    @property
+    def goal_ms(self) -> float:
+        return self.latency_goal_ms if self.latency_goal_ms is not None else 1000.0 / self.fps
+
+
+class EventSpec(_Frozen):
+    """A timed event: launch/exit an app, or change its priority or latency goal."""
+
+    t: float = Field(ge=0)
+    action: Literal["launch", "exit", "priority", "goal"]
+    app: str
+    value: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _value_when_needed(self) -> EventSpec:
+        if self.action in ("priority", "goal") and self.value is None:
+            raise ValueError(f"action '{self.action}' needs a positive 'value'")
+        if self.action in ("launch", "exit") and self.value is not None:
+            raise ValueError(f"action '{self.action}' takes no 'value'")
+        return self
+
+
+class MonitorSpec(_Frozen):
+    """What the schedulers see: EWMA estimates, drift threshold, decision period."""
+
+    period_s: float = Field(default=1.0, gt=0, description="monitor sampling period")
+    ewma: float = Field(default=0.3, gt=0, le=1, description="weight of the newest sample")
+    drift_threshold: float = Field(default=0.1, gt=0, description="relative change that re-decides")
+    decision_period_s: float | None = Field(default=30.0, gt=0, description="periodic re-decision")
+    oracle: bool = Field(default=False, description="expose the true traces (upper bounds)")
+
+
+class EngineSpec(_Frozen):
+    """Simulation mechanics."""
+
+    queue_length: int = Field(default=1, ge=1, description="frames waiting per app (latest kept)")
+    work_conserving: bool = True
+
+
+class MetricsSpec(_Frozen):
+    """Output options."""
+
+    timing: bool = Field(
+        default=False,
+        description="put wall-clock decision times into metrics.json (makes it machine-dependent)",
+    )
+    frames_csv: bool = Field(default=False, description="also write every frame to frames.csv")
+
+
+class Scenario(_Frozen):
+    """A whole scenario file."""
+
+    name: str = Field(min_length=1)
+    seed: int = Field(default=0, ge=0)
+    duration_s: float = Field(gt=0)
+    profiles_dir: str = Field(default="../profiles", description="relative to the scenario file")
+    schedulers: list[SchedulerSpec] = Field(min_length=1)
+    device: DeviceSpec
+    server: ServerSpec | None = None
+    network: NetworkSpec | None = None
+    apps: list[AppSpec] = Field(min_length=1)
+    events: list[EventSpec] = Field(default_factory=list)
+    random_workload: RandomWorkloadSpec | None = None
+    monitor: MonitorSpec = MonitorSpec()
+    engine: EngineSpec = EngineSpec()
+    metrics: MetricsSpec = MetricsSpec()
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> Scenario:
+        names = [a.name for a in self.apps]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"app names must be unique; repeated: {dup}")
+        keys = [s.key for s in self.schedulers]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"scheduler labels must be unique; repeated: {dup} (add 'label')")
+        for i, ev in enumerate(self.events):
+            if ev.app not in names:
+                raise ValueError(f"events[{i}].app: unknown app {ev.app!r}; apps are {names}")
+            if ev.t > self.duration_s:
+                raise ValueError(f"events[{i}].t: {ev.t} is after duration_s {self.duration_s}")
+        if self.random_workload is not None:
+            unknown = sorted(set(self.random_workload.pool) - set(names))
+            if unknown:
+                raise ValueError(f"random_workload.pool: unknown apps {unknown}; apps are {names}")
+        if not self.events and self.random_workload is None:
+            raise ValueError("give 'events' or 'random_workload', else no app ever launches")
+        return self
+
+    def app(self, name: str) -> AppSpec:
+        for a in self.apps:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+
+def format_validation_error(where: str, exc: ValidationError) -> str:
+    """One line: file, key path and what was expected (the first error; count of others)."""
+    errs = exc.errors()
+    err = errs[0]
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    tail = ""
+    if err["type"] not in ("missing", "value_error") and not isinstance(got, dict | list):
+        tail = f" (got {got!r})"
+    more = f" [+{len(errs) - 1} more]" if len(errs) > 1 else ""
+    return f"{where}: {loc or '(top level)'}: {msg}{tail}{more}"
+
+
+def load_scenario(path: str | os.PathLike[str], seed: int | None = None) -> Scenario:
+    """Read and validate a scenario YAML; ``seed`` overrides the file's seed."""
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise ScenarioError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{p}: is a folder, expected a scenario YAML file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{p}:{line}: not valid YAML ({problem})") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{p}: expected a mapping of scenario keys, got {type(raw).__name__}")
+    if seed is not None:
+        raw["seed"] = seed
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(str(p), exc)) from None
