@@ -97,12 +97,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.inputs import load_inputs
     from sim.profile import load_profile
+    from sim.runner import create_schedulers
 
     bad = 0
     for f in args.files:
         try:
             if Path(f).suffix.lower() in (".yaml", ".yml"):
                 inp = load_inputs(f)
+                create_schedulers(inp)
                 sc = inp.scenario
                 print(f"ok: {f}: scenario {sc.name!r}, {len(sc.apps)} apps, "
                       f"{len(inp.events)} events, {len(sc.schedulers)} schedulers")

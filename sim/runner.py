@@ -19,10 +19,13 @@ from typing import Any
 from sim.engine.world import EngineResult, Simulation
 from sim.inputs import RunInputs, load_inputs
 from sim.metrics import compute_metrics, frame_rows, write_outputs
-from sim.scenario import SchedulerSpec
-from sim.schedulers.registry import create_scheduler
+from sim.scenario import ScenarioError, SchedulerSpec
+from sim.schedulers.base import Scheduler
+from sim.schedulers.registry import SchedulerError, create_scheduler
 
-__all__ = ["RunResult", "resolved_scenario", "run_inputs", "run_scenario"]
+__all__ = [
+    "RunResult", "create_schedulers", "resolved_scenario", "run_inputs", "run_scenario",
+]
 
 
 @dataclass
@@ -69,6 +72,21 @@ def _specs(inputs: RunInputs, names: Sequence[str] | None) -> list[SchedulerSpec
     return [by_key.get(n, SchedulerSpec(name=n)) for n in names]
 
 
+def create_schedulers(
+    inputs: RunInputs, names: Sequence[str] | None = None
+) -> list[tuple[SchedulerSpec, Scheduler]]:
+    """Instantiate the schedulers to run; errors name the scenario file and the entry."""
+    listed = list(inputs.scenario.schedulers)
+    made = []
+    for spec in _specs(inputs, names):
+        where = f"schedulers[{listed.index(spec)}]" if spec in listed else "--scheduler"
+        try:
+            made.append((spec, create_scheduler(spec.name, **spec.params)))
+        except SchedulerError as exc:
+            raise ScenarioError(f"{inputs.source}: {where}: {exc}") from None
+    return made
+
+
 def run_inputs(
     inputs: RunInputs,
     schedulers: Sequence[str] | None = None,
@@ -82,8 +100,7 @@ def run_inputs(
     """
     from tqdm import tqdm
 
-    specs = _specs(inputs, schedulers)
-    made = [(s, create_scheduler(s.name, **s.params)) for s in specs]  # fail before running
+    made = create_schedulers(inputs, schedulers)  # fail before running anything
     results = []
     for spec, sched in tqdm(made, desc=inputs.scenario.name, disable=not progress, unit="run"):
         eng = Simulation(inputs, sched, label=spec.key).run()

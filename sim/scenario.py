@@ -156,6 +156,10 @@ class MonitorSpec(_Frozen):
     ewma: float = Field(default=0.3, gt=0, le=1, description="weight of the newest sample")
     drift_threshold: float = Field(default=0.1, gt=0, description="relative change that re-decides")
     decision_period_s: float | None = Field(default=30.0, gt=0, description="periodic re-decision")
+    latency_drift: bool = Field(
+        default=False,
+        description="also re-decide when an app's observed/expected latency ratio drifts",
+    )
     oracle: bool = Field(default=False, description="expose the true traces (upper bounds)")
 
 

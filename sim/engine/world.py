@@ -130,6 +130,8 @@ class Simulation:
             if abs(cap - self._cap_at_decision) / ref > thr:
                 self._decide(f"drift: capacity {self._cap_at_decision:.2f}->{cap:.2f}")
                 continue
+            if not sc.monitor.latency_drift:
+                continue
             for name, ratio in sorted(self.monitors.latency_ratio.items()):
                 base = self._ratio_at_decision.get(name)
                 if base is not None and abs(ratio - base) / max(base, 1e-9) > thr:

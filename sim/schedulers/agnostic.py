@@ -1,0 +1,57 @@
+"""NestDNN's resource-agnostic status quo: every app runs one fixed, independently trained
+model chosen before deployment, with an equal share of compute, whatever the load.
+
+Parameter ``model``: "largest" (default: the vanilla model), "smallest", or a variant id.
+Models come from ``Profile.independents()``, or from all variants when the profile has none.
+The choice depends only on the profile, so an app keeps the same variant at every decision.
+When the fixed models do not fit memory, the lowest-priority app (ties: the latest name) is
+left out of the plan (paused) until they do; the remaining apps share the device equally.
+"""
+
+from __future__ import annotations
+
+from sim.profile import Variant
+from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
+from sim.schedulers.nestdnn_problem import eviction_order
+from sim.schedulers.registry import register_scheduler
+
+__all__ = ["Agnostic"]
+
+
+@register_scheduler("agnostic")
+class Agnostic(Scheduler):
+    """Fixed model per app, equal shares (1/K)."""
+
+    def __init__(self, model: str = "largest") -> None:
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"model must be 'largest', 'smallest' or a variant id, got {model!r}")
+        self.model = model
+
+    def fixed_model(self, app: AppView) -> Variant:
+        """The model this app runs; ValueError naming the app when the id is unknown."""
+        pool = app.profile.independents() or sorted(
+            app.profile.variants, key=lambda v: v.weight_bytes
+        )
+        if self.model == "largest":
+            return pool[-1]
+        if self.model == "smallest":
+            return pool[0]
+        try:
+            return app.profile.variant(self.model)
+        except KeyError:
+            known = [v.id for v in app.profile.variants]
+            raise ValueError(
+                f"agnostic: app {app.name!r} has no variant {self.model!r}; known: {known}"
+            ) from None
+
+    def decide(self, view: SystemView) -> Plan:
+        fixed = {a.name: self.fixed_model(a) for a in view.apps}
+        priority = {a.name: a.priority for a in view.apps}
+        kept, _ = eviction_order(
+            sorted(fixed),
+            priority.__getitem__,
+            lambda n: fixed[n].weight_bytes + fixed[n].peak_activation_bytes,
+            view.memory_budget_bytes,
+            None,
+        )
+        return Plan({n: AppPlan(variant=fixed[n].id, share=1.0 / len(kept)) for n in kept})

@@ -1,0 +1,74 @@
+"""NestDNN's resource-aware schedulers (ALGORITHMS 1.6-1.8): per app, a descendant of its
+multi-capacity model and a share of compute.
+
+``nestdnn-mintotal`` minimises the priority-weighted sum of app costs; ``nestdnn-minmax``
+the largest priority-weighted app cost (priorities weight both, so a more important app is
+protected first), and among plans with the same maximum, the lower total. Parameters:
+``alpha`` (latency violation vs accuracy loss), ``solver`` ("exact" dynamic programming,
+"greedy" paper-style heuristic, "ilp" PuLP/CBC), ``share_step`` (the compute grid),
+``beta`` and ``horizon_s`` (switching penalty ``beta * load_s / horizon_s``; beta = 0 is the
+paper's rule). Apps that cannot run even at their smallest model are left out of the plan
+(paused), lowest priority first.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sim.schedulers.base import Plan, Scheduler, SystemView
+from sim.schedulers.nestdnn_exact import solve_exact, solve_ilp
+from sim.schedulers.nestdnn_greedy import Objective, solve_greedy
+from sim.schedulers.nestdnn_problem import build_problem, to_plan
+from sim.schedulers.registry import register_scheduler
+
+__all__ = ["NestDnnMinMax", "NestDnnMinTotal", "NestDnnScheduler"]
+
+_SOLVERS = {"exact": solve_exact, "greedy": solve_greedy, "ilp": solve_ilp}
+
+
+class NestDnnScheduler(Scheduler):
+    """Shared body of both objectives; subclasses set :attr:`objective`."""
+
+    objective: ClassVar[Objective] = "mintotal"
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        solver: str = "exact",
+        share_step: float = 0.05,
+        beta: float = 0.0,
+        horizon_s: float = 10.0,
+    ) -> None:
+        if solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {sorted(_SOLVERS)}, got {solver!r}")
+        if not 0 < share_step <= 1:
+            raise ValueError(f"share_step must be in (0, 1], got {share_step}")
+        for key, value in (("alpha", alpha), ("beta", beta)):
+            if not value >= 0:
+                raise ValueError(f"{key} must be >= 0, got {value}")
+        if not horizon_s > 0:
+            raise ValueError(f"horizon_s must be > 0, got {horizon_s}")
+        self.alpha = alpha
+        self.solver = solver
+        self.share_step = share_step
+        self.beta = beta
+        self.horizon_s = horizon_s
+
+    def decide(self, view: SystemView) -> Plan:
+        problem = build_problem(view, self.alpha, self.share_step, self.beta, self.horizon_s)
+        assignment = _SOLVERS[self.solver](problem, self.objective)
+        return to_plan(problem, assignment)
+
+
+@register_scheduler("nestdnn-mintotal")
+class NestDnnMinTotal(NestDnnScheduler):
+    """MinTotalCost: maximise aggregate performance."""
+
+    objective: ClassVar[Objective] = "mintotal"
+
+
+@register_scheduler("nestdnn-minmax")
+class NestDnnMinMax(NestDnnScheduler):
+    """MinMaxCost: protect the worst-off app."""
+
+    objective: ClassVar[Objective] = "minmax"

@@ -1,0 +1,277 @@
+"""NestDNN's allocation problem built from a SystemView (ALGORITHMS 1.6-1.8).
+
+For every app k, candidate descendant d and compute share u on a grid of ``units`` steps:
+
+    C_k(d, u) = (A_max - A(d)) + alpha * max(0, (L - tau) / tau) + beta * load_s / horizon_s
+    L = latency_median(d) * latency_ratio_k / (u * capacity)
+
+Every cost the solvers see is weighted by the app's priority ``w_k``. Candidates are the
+multi-capacity descendants (``Profile.nested()``, smallest first), or every variant when the
+profile has none; only descendants with ``top1 >= accuracy_floor`` are eligible, and when
+none is, the most accurate one is the only candidate (the app still runs, as well as it can).
+Memory of a choice is ``weight_bytes + peak_activation_bytes``.
+
+Apps that cannot run are evicted before solving (:func:`eviction_order`): first those whose
+smallest model alone exceeds the budget, then the lowest-priority app (ties: the latest name)
+until the cheapest configuration of every remaining app fits memory and the share grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from sim.profile import Profile, Variant
+from sim.schedulers.base import AppPlan, AppView, Plan, SystemView
+
+__all__ = [
+    "AppTable",
+    "Assignment",
+    "Problem",
+    "build_problem",
+    "candidates",
+    "eviction_order",
+    "evaluate",
+    "is_feasible",
+    "load_bytes",
+    "to_plan",
+]
+
+Assignment = tuple[tuple[int, int], ...]
+"""Per app of :attr:`Problem.apps`: (candidate index, compute units >= 1)."""
+
+_MIN_CAPACITY = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class AppTable:
+    """One app's options. ``cost[d, j]`` is the weighted cost with ``j + 1`` units.
+
+    ``opt_*`` list the options left after removing dominated ones (another option with no
+    more units, no more memory and no higher cost), ordered by candidate then units, so
+    earlier options win ties (smaller model, then smaller share). They are computed on
+    first use (the heuristic does not need them).
+    """
+
+    name: str
+    weight: float
+    variants: tuple[str, ...]
+    memory: np.ndarray
+    cost: np.ndarray
+
+    @property
+    def min_memory(self) -> int:
+        return int(self.memory.min())
+
+    @cached_property
+    def _options(self) -> tuple[np.ndarray, ...]:
+        return _prune(self.memory, self.cost)
+
+    @property
+    def opt_d(self) -> np.ndarray:
+        return self._options[0]
+
+    @property
+    def opt_units(self) -> np.ndarray:
+        return self._options[1]
+
+    @property
+    def opt_memory(self) -> np.ndarray:
+        return self._options[2]
+
+    @property
+    def opt_cost(self) -> np.ndarray:
+        return self._options[3]
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """The apps that run (sorted by name), those evicted, the grid and the memory budget."""
+
+    apps: tuple[AppTable, ...]
+    evicted: tuple[str, ...]
+    units: int
+    step: float
+    memory_budget: int
+
+
+def candidates(profile: Profile, accuracy_floor: float) -> list[Variant]:
+    """Eligible descendants, smallest first (see the module docstring for the fallback)."""
+    pool = profile.nested() or sorted(profile.variants, key=lambda v: v.weight_bytes)
+    eligible = [v for v in pool if v.top1 >= accuracy_floor]
+    if eligible:
+        return eligible
+    best = max(v.top1 for v in pool)
+    return [next(v for v in pool if v.top1 == best)]
+
+
+def load_bytes(profile: Profile, old: str | None, new: str) -> int:
+    """Bytes read from storage to switch ``old -> new`` (ALGORITHMS 1.8).
+
+    Nothing for no change, no previous model (a launch loads whatever is chosen) or a
+    downgrade inside the nested set; the extra bytes for an upgrade inside it; the whole
+    model otherwise.
+    """
+    if old is None or old == new:
+        return 0
+    target = profile.variant(new)
+    try:
+        if profile.is_ancestor(new, old):
+            return 0
+        if profile.is_ancestor(old, new):
+            return max(0, target.weight_bytes - profile.variant(old).weight_bytes)
+    except KeyError:
+        pass
+    return target.weight_bytes
+
+
+def _check_params(alpha: float, share_step: float, beta: float, horizon_s: float) -> None:
+    if not alpha >= 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    if not 0 < share_step <= 1:
+        raise ValueError(f"share_step must be in (0, 1], got {share_step}")
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, got {beta}")
+    if not horizon_s > 0:
+        raise ValueError(f"horizon_s must be > 0, got {horizon_s}")
+
+
+def _prune(memory: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Options (d, u) not dominated by an earlier-or-better one, in (d, u) order."""
+    n_d, units = cost.shape
+    d = np.repeat(np.arange(n_d), units)
+    u = np.tile(np.arange(1, units + 1), n_d)
+    m = memory[d]
+    c = cost.ravel()
+    order = np.arange(len(d))
+    le = (u[None, :] <= u[:, None]) & (m[None, :] <= m[:, None]) & (c[None, :] <= c[:, None])
+    strict = (u[None, :] < u[:, None]) | (m[None, :] < m[:, None]) | (c[None, :] < c[:, None])
+    earlier = order[None, :] < order[:, None]
+    dominated = (le & (strict | earlier)).any(axis=1)
+    keep = ~dominated
+    return d[keep], u[keep], m[keep], c[keep]
+
+
+def _table(
+    app: AppView,
+    view: SystemView,
+    units: int,
+    step: float,
+    alpha: float,
+    beta: float,
+    horizon_s: float,
+) -> AppTable:
+    if not app.latency_goal_ms > 0:
+        raise ValueError(
+            f"app {app.name!r}: latency_goal_ms must be > 0, got {app.latency_goal_ms}"
+        )
+    if not app.priority >= 0:
+        raise ValueError(f"app {app.name!r}: priority must be >= 0, got {app.priority}")
+    cands = candidates(app.profile, app.accuracy_floor)
+    top1 = np.array([v.top1 for v in cands])
+    lat = np.array([v.latency_ms.median for v in cands]) * app.latency_ratio
+    memory = np.array([v.weight_bytes + v.peak_activation_bytes for v in cands], dtype=np.int64)
+    shares = np.arange(1, units + 1) * step * max(view.capacity, _MIN_CAPACITY)
+    tau = app.latency_goal_ms
+    late = np.maximum(0.0, (lat[:, None] / shares[None, :] - tau) / tau)
+    cost = (top1.max() - top1)[:, None] + alpha * late
+    if beta > 0 and app.current is not None:
+        rate = max(view.storage_read_bytes_per_s, 1.0)
+        old = app.current.variant
+        switch = np.array([load_bytes(app.profile, old, v.id) / rate for v in cands])
+        cost = cost + (beta / horizon_s) * switch[:, None]
+    cost = app.priority * cost
+    return AppTable(
+        name=app.name,
+        weight=app.priority,
+        variants=tuple(v.id for v in cands),
+        memory=memory,
+        cost=cost,
+    )
+
+
+def eviction_order(
+    names: Sequence[str],
+    priority: Callable[[str], float],
+    min_memory: Callable[[str], int],
+    budget: int,
+    max_apps: int | None,
+) -> tuple[list[str], list[str]]:
+    """Split apps into (kept, evicted) so the smallest models fit ``budget`` and at most
+    ``max_apps`` run: hopeless apps first, then lowest priority, ties the latest name."""
+    kept = [n for n in names if min_memory(n) <= budget]
+    evicted = [n for n in names if min_memory(n) > budget]
+    victims = sorted(kept, key=lambda n: (priority(n), _desc(n)))
+    while kept and (
+        sum(min_memory(n) for n in kept) > budget or (max_apps is not None and len(kept) > max_apps)
+    ):
+        victim = victims.pop(0)
+        kept.remove(victim)
+        evicted.append(victim)
+    return kept, evicted
+
+
+def _desc(name: str) -> tuple[int, ...]:
+    """Sort key that orders names descending (the latest name first)."""
+    return tuple(-ord(ch) for ch in name) + (1,)
+
+
+def build_problem(
+    view: SystemView,
+    alpha: float = 1.0,
+    share_step: float = 0.05,
+    beta: float = 0.0,
+    horizon_s: float = 10.0,
+) -> Problem:
+    """Option tables of the apps that can run; bad parameters -> ValueError naming them."""
+    _check_params(alpha, share_step, beta, horizon_s)
+    units = int(np.floor(1.0 / share_step + 1e-9))
+    tables = {a.name: _table(a, view, units, share_step, alpha, beta, horizon_s) for a in view.apps}
+    kept, evicted = eviction_order(
+        sorted(tables),
+        lambda n: tables[n].weight,
+        lambda n: tables[n].min_memory,
+        view.memory_budget_bytes,
+        units,
+    )
+    return Problem(
+        apps=tuple(tables[n] for n in sorted(kept)),
+        evicted=tuple(evicted),
+        units=units,
+        step=share_step,
+        memory_budget=view.memory_budget_bytes,
+    )
+
+
+def evaluate(problem: Problem, assignment: Assignment) -> tuple[float, float]:
+    """(max, total) of the weighted costs of an assignment (0, 0 when no app runs)."""
+    costs = [float(t.cost[d, u - 1]) for t, (d, u) in zip(problem.apps, assignment, strict=True)]
+    return (max(costs), sum(costs)) if costs else (0.0, 0.0)
+
+
+def is_feasible(problem: Problem, assignment: Assignment) -> bool:
+    """Compute units and memory within budget, one valid option per app."""
+    if len(assignment) != len(problem.apps):
+        return False
+    used = sum(u for _, u in assignment)
+    mem = sum(int(t.memory[d]) for t, (d, _) in zip(problem.apps, assignment, strict=True))
+    ok = all(
+        0 <= d < len(t.variants) and u >= 1
+        for t, (d, u) in zip(problem.apps, assignment, strict=True)
+    )
+    return ok and used <= problem.units and mem <= problem.memory_budget
+
+
+def to_plan(problem: Problem, assignment: Assignment) -> Plan:
+    """The Plan of an assignment, unused units split in proportion to the shares (so the
+    shares sum to 1 whenever an app runs; more compute never raises a cost)."""
+    total = sum(u for _, u in assignment)
+    return Plan(
+        {
+            t.name: AppPlan(variant=t.variants[d], share=u / total)
+            for t, (d, u) in zip(problem.apps, assignment, strict=True)
+        }
+    )
