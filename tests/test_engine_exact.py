@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from enginekit import FixedScheduler, frames, simulate, write_world
 from synthetic import make_profile
 

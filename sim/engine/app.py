@@ -103,6 +103,8 @@ class AppRuntime:
         self._sample_pos = 0
         self._correct_bits: dict[str, np.ndarray] = {}
         self._n_eval = profile.outcomes.samples if profile.outcomes else 0
+        self._work = {v.id: v.latency_ms.median / 1000.0 for v in profile.variants}
+        self._top1 = {v.id: v.top1 for v in profile.variants}
 
     # -- lifecycle -------------------------------------------------------------------------
     def launch(self) -> None:
@@ -203,8 +205,7 @@ class AppRuntime:
         idx = n - keep
         self._next = idx + 1
         self._frame_arrival = self._t0 + idx * self.period
-        assert self.variant is not None
-        work = self.profile.variant(self.variant).latency_ms.median / 1000.0
+        work = self._work[self.variant]
         self._busy = True
         self.processor.submit(Job(self.spec.name, work, self._done))
 
@@ -236,7 +237,7 @@ class AppRuntime:
         bits = self._bits(self.variant)
         if bits is not None:
             return bool(bits[s])
-        return s < self.profile.variant(self.variant).top1 * 1e9
+        return s < self._top1[self.variant] * 1e9
 
     def _bits(self, variant: str) -> np.ndarray | None:
         if variant not in self._correct_bits:

@@ -53,11 +53,19 @@ class SharedProcessor:
         self._rates: dict[str, float] = {}
         self._last = env.now
         self._version = 0
+        self._cap = 0.0
+        self._cap_from = math.inf  # cached capacity holds on [_cap_from, _cap_until)
+        self._cap_until = -math.inf
+        self._deferred = False  # inside _wake: one reschedule at the end serves all changes
 
     # -- public API -------------------------------------------------------------------------
     def capacity(self) -> float:
         """True available capacity now (the engine's truth, not a monitor estimate)."""
-        return max(0.0, 1.0 - self.load.value_at(self.env.now))
+        now = self.env.now
+        if not self._cap_from <= now < self._cap_until:
+            self._cap = max(0.0, 1.0 - self.load.value_at(now))
+            self._cap_from, self._cap_until = now, self.load.next_change_after(now)
+        return self._cap
 
     def set_weight(self, owner: str, weight: float) -> None:
         """Set an owner's share; takes effect immediately for a running job."""
@@ -122,10 +130,16 @@ class SharedProcessor:
         self._last = now
 
     def _reschedule(self) -> None:
+        if self._deferred:
+            return
         self._version += 1
         self._rates = self._compute_rates()
         now = self.env.now
-        nxt = self.load.next_change_after(now) - now if self.jobs else math.inf
+        if self.jobs:
+            self.capacity()
+            nxt = self._cap_until - now
+        else:
+            nxt = math.inf
         for owner, r in self._rates.items():
             if r > 0.0:
                 nxt = min(nxt, self.jobs[owner].remaining / r)
@@ -143,6 +157,10 @@ class SharedProcessor:
         for job in finished:
             del self.jobs[job.owner]
             job.remaining = 0.0
+        self._deferred = True
+        try:
+            for job in finished:
+                job.on_done(job)
+        finally:
+            self._deferred = False
         self._reschedule()
-        for job in finished:
-            job.on_done(job)
