@@ -14,7 +14,10 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results should read like any file
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, p)

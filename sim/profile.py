@@ -231,7 +231,7 @@ class Outcomes(_Frozen):
 class Profile(_Frozen):
     """One family measured on one device (DESIGN 3.1)."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     family: str = Field(min_length=1)
     kind: Literal["multi_capacity", "supernet", "elastified", "progressive", "fixed"]
     task: Task

@@ -42,8 +42,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``import {adaptivenet,ofa} --src DIR --out DIR``; its handler is in
-    ``args.handler`` and returns the exit code."""
+    """Add ``import {adaptivenet,ofa} --src DIR --out DIR``; its handler is ``args.func``
+    (:func:`run_import`) and returns the exit code."""
     parser = subparsers.add_parser(
         "import", help="write profiles from published measurements",
         description="Convert published third-party measurements into profile files.",
@@ -52,5 +52,5 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     parser.add_argument("--src", required=True, metavar="DIR", help="folder of source files")
     parser.add_argument("--out", default="profiles", metavar="DIR",
                         help="profiles folder; writes DIR/<device>/<family>.json")
-    parser.set_defaults(handler=run_import)
+    parser.set_defaults(func=run_import)
     return parser

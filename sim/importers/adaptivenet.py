@@ -142,7 +142,11 @@ def _profile(tables: SourceFile, searched: SourceFile, dev: str, model: str,
                 for i, c in enumerate(searched.seq(searched.get(sub, "arch", w), f"{w}.arch"))]
         entries.append((arch, sub, w))
 
-    variants, samples, seen, dropped, exact = [], [], set(), [], []
+    variants: list[Variant] = []
+    samples: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    dropped: list[str] = []
+    exact: list[bool] = []
     for arch, entry, w in entries:
         vid = "original" if w.endswith(".original") else arch_id(arch)
         if vid in seen or (vid == arch_id([0] * len(blocks)) and "original" in seen):
