@@ -250,20 +250,22 @@ class Profile(_Frozen):
         ids = [v.id for v in self.variants]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
-            raise ValueError(f"duplicate variant ids: {sorted(dup)}")
+            raise ValueError(f"variants: duplicate variant ids: {sorted(dup)}")
         known = set(ids)
-        for v in self.variants:
+        for i, v in enumerate(self.variants):
             if v.parent is not None and v.parent not in known:
-                raise ValueError(f"variant {v.id!r}: parent {v.parent!r} is not a variant id")
+                raise ValueError(
+                    f"variants.{i}.parent: {v.parent!r} is not a variant id (variant {v.id!r})"
+                )
             if v.shared_bytes > v.weight_bytes:
-                raise ValueError(f"variant {v.id!r}: shared_bytes exceeds weight_bytes")
+                raise ValueError(f"variants.{i}.shared_bytes: exceeds weight_bytes ({v.id!r})")
         if self.kind == "progressive" and self.progressive is None:
-            raise ValueError("kind 'progressive' needs a 'progressive' section")
+            raise ValueError("progressive: kind 'progressive' needs a 'progressive' section")
         if self.outcomes is not None:
             names = known | {e.name for e in (self.progressive.exits if self.progressive else [])}
             unknown = set(self.outcomes.correct) - names
             if unknown:
-                raise ValueError(f"outcomes name unknown variants/exits: {sorted(unknown)}")
+                raise ValueError(f"outcomes.correct: unknown variants/exits {sorted(unknown)}")
         return self
 
     def variant(self, variant_id: str) -> Variant:
@@ -293,8 +295,9 @@ class Profile(_Frozen):
 
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    return f"{loc}: {err['msg']}"
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{loc}: {msg}" if loc else msg
 
 
 def load_profile(path: str | os.PathLike[str]) -> Profile:
