@@ -7,7 +7,8 @@ protected first), and among plans with the same maximum, the lower total. Parame
 ``alpha`` (latency violation vs accuracy loss), ``solver`` ("exact" dynamic programming,
 "greedy" paper-style heuristic, "ilp" PuLP/CBC), ``share_step`` (the compute grid),
 ``beta`` and ``horizon_s`` (switching penalty ``beta * load_s / horizon_s``; beta = 0 is the
-paper's rule). Apps that cannot run even at their smallest model are left out of the plan
+paper's rule), ``observed_latency`` (scale profiled latencies by the monitor's observed
+ratio; off by default, see nestdnn_problem). Apps that cannot run even at their smallest model are left out of the plan
 (paused), lowest priority first.
 """
 
@@ -18,7 +19,7 @@ from typing import ClassVar
 from sim.schedulers.base import Plan, Scheduler, SystemView
 from sim.schedulers.nestdnn_exact import solve_exact, solve_ilp
 from sim.schedulers.nestdnn_greedy import Objective, solve_greedy
-from sim.schedulers.nestdnn_problem import build_problem, to_plan
+from sim.schedulers.nestdnn_problem import build_problem, check_params, to_plan
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["NestDnnMinMax", "NestDnnMinTotal", "NestDnnScheduler"]
@@ -38,24 +39,22 @@ class NestDnnScheduler(Scheduler):
         share_step: float = 0.05,
         beta: float = 0.0,
         horizon_s: float = 10.0,
+        observed_latency: bool = False,
     ) -> None:
         if solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {sorted(_SOLVERS)}, got {solver!r}")
-        if not 0 < share_step <= 1:
-            raise ValueError(f"share_step must be in (0, 1], got {share_step}")
-        for key, value in (("alpha", alpha), ("beta", beta)):
-            if not value >= 0:
-                raise ValueError(f"{key} must be >= 0, got {value}")
-        if not horizon_s > 0:
-            raise ValueError(f"horizon_s must be > 0, got {horizon_s}")
+        check_params(alpha, share_step, beta, horizon_s)
         self.alpha = alpha
         self.solver = solver
         self.share_step = share_step
         self.beta = beta
         self.horizon_s = horizon_s
+        self.observed_latency = observed_latency
 
     def decide(self, view: SystemView) -> Plan:
-        problem = build_problem(view, self.alpha, self.share_step, self.beta, self.horizon_s)
+        problem = build_problem(
+            view, self.alpha, self.share_step, self.beta, self.horizon_s, self.observed_latency
+        )
         assignment = _SOLVERS[self.solver](problem, self.objective)
         return to_plan(problem, assignment)
 

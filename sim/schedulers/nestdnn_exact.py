@@ -9,8 +9,9 @@ ignored) and of their memory (their smallest models) is added first.
 MinMaxCost binary-searches the optimal worst cost among the distinct option costs with a
 feasibility DP (least memory for each unit count using only options costing <= c), then runs
 the MinTotalCost DP restricted to options costing <= c*: the lowest total among plans that
-reach the optimal maximum. Ties go to options listed earlier (smaller model, then smaller
-share; apps in name order), so the same problem always gives the same plan.
+reach the optimal maximum. Among equally good plans the one using fewer compute units, then
+less memory, then options listed earlier (smaller model, then smaller share; apps in name
+order) wins, so the same problem always gives the same plan.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pulp
+import pulp  # type: ignore[import-untyped]
 
 from sim.schedulers.nestdnn_greedy import Objective, solve_greedy
 from sim.schedulers.nestdnn_problem import Assignment, Problem, evaluate
@@ -100,11 +101,14 @@ def _min_total(problem: Problem, masks: list[np.ndarray], upper: float) -> Assig
     return tuple(reversed(chosen))
 
 
-def _fits_under(problem: Problem, level: float) -> bool:
-    """Is there a plan in which every app's cost is <= level?"""
+def _fits_under(
+    problem: Problem, level: float, trace: list[tuple[np.ndarray, np.ndarray]] | None = None
+) -> bool:
+    """Is there a plan in which every app's cost is <= level? With ``trace``, record per app
+    (option with least memory for at most a units, units given to it for a total of j)."""
     units, budget = problem.units, problem.memory_budget
     a = np.arange(1, units + 1)
-    f = np.zeros(units + 1)  # least memory with at most j units
+    f = np.zeros(units + 1)  # least memory of the apps so far with at most j units
     j = np.arange(units + 1)
     prev_idx = j[:, None] - a[None, :]
     valid = prev_idx >= 0
@@ -116,9 +120,33 @@ def _fits_under(problem: Problem, level: float) -> bool:
             return False
         g = np.full(units + 1, _INF)
         np.minimum.at(g, t.opt_units[mask], t.opt_memory[mask].astype(float))
-        g = np.minimum.accumulate(g)
-        f = np.where(valid, f[prev_idx] + g[1:][None, :], _INF).min(axis=1)
+        step = np.minimum.accumulate(g)
+        table = np.where(valid, f[prev_idx] + step[1:][None, :], _INF)
+        if trace is not None:
+            exact = np.flatnonzero(mask)[np.lexsort((t.opt_memory[mask], t.opt_units[mask]))]
+            best_at = np.full(units + 1, -1)
+            first = np.unique(t.opt_units[exact], return_index=True)
+            best_at[first[0]] = exact[first[1]]
+            at_best = np.where(g == step, j, 0)
+            best_at = best_at[np.maximum.accumulate(at_best)]
+            trace.append((best_at, table.argmin(axis=1) + 1))
+        f = table.min(axis=1)
     return bool(f.min() <= budget)
+
+
+def _plan_under(problem: Problem, level: float) -> Assignment | None:
+    """A plan with every app's cost <= level and the least memory, or None."""
+    trace: list[tuple[np.ndarray, np.ndarray]] = []
+    if not _fits_under(problem, level, trace):
+        return None
+    j = problem.units
+    chosen = []
+    for t, (best_at, give) in zip(reversed(problem.apps), reversed(trace), strict=True):
+        a = int(give[j])
+        o = int(best_at[a])
+        chosen.append((int(t.opt_d[o]), int(t.opt_units[o])))
+        j -= a
+    return tuple(reversed(chosen))
 
 
 def _min_max_level(problem: Problem, upper: float) -> float:
@@ -147,7 +175,10 @@ def solve_exact(problem: Problem, objective: Objective) -> Assignment:
     else:
         level = _min_max_level(problem, worst)
         masks = [t.opt_cost <= level + _tol(level) for t in problem.apps]
-        best = _min_total(problem, masks, total if level >= worst - _tol(worst) else _INF)
+        if level < worst - _tol(worst):
+            start = _plan_under(problem, level) or start
+            total = evaluate(problem, start)[1]
+        best = _min_total(problem, masks, total)
     return start if best is None else best
 
 
@@ -194,7 +225,8 @@ def solve_ilp(problem: Problem, objective: Objective) -> Assignment:
         raise RuntimeError(f"ILP solver returned {pulp.LpStatus[status]}")
     chosen = []
     for k, t in enumerate(apps):
-        o = max(range(len(t.opt_cost)), key=lambda o, k=k: pulp.value(x[k, o]) or 0.0)
+        picked = [float(pulp.value(x[k, o]) or 0.0) for o in range(len(t.opt_cost))]
+        o = picked.index(max(picked))
         chosen.append((int(t.opt_d[o]), int(t.opt_units[o])))
     return tuple(chosen)
 

@@ -7,7 +7,9 @@ looks at two moves per app, one more compute unit ("cpu+") and the next larger d
 ties go to the smaller model, then the app listed first. MinMaxCost only considers moves of
 the currently worst app (ties: the first listed). It stops when no move lowers the cost
 (MinTotalCost) or the worst app's cost (MinMaxCost). Runs in O(K * (units + sum |D_k|))
-cost look-ups.
+cost look-ups. A move changes one resource at a time, so the heuristic can stop on a small
+model when a larger one would only pay off with more compute as well (a local optimum the
+exact solvers avoid).
 """
 
 from __future__ import annotations
@@ -38,11 +40,10 @@ def solve_greedy(problem: Problem, objective: Objective) -> Assignment:
     unit_share = 1.0 / problem.units
     mem_norm = float(max(budget, 1))
     while True:
+        ks: list[int] = list(range(len(apps)))
         if objective == "minmax":
-            worst = max(cost[k][d[k]][u[k] - 1] for k in range(len(apps)))
-            ks = [next(k for k in range(len(apps)) if cost[k][d[k]][u[k] - 1] == worst)]
-        else:
-            ks = range(len(apps))
+            current = [cost[k][d[k]][u[k] - 1] for k in ks]
+            ks = [current.index(max(current))]
         best: tuple[float, int, int, int] | None = None  # (score, -model size, -k, kind)
         best_move: tuple[int, int, int] | None = None
         for k in ks:

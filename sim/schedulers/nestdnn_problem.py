@@ -3,7 +3,12 @@
 For every app k, candidate descendant d and compute share u on a grid of ``units`` steps:
 
     C_k(d, u) = (A_max - A(d)) + alpha * max(0, (L - tau) / tau) + beta * load_s / horizon_s
-    L = latency_median(d) * latency_ratio_k / (u * capacity)
+    L = latency_median(d) * r_k / (u * capacity)
+
+``r_k`` is 1 by default: NestDNN plans from its profiles and the available compute, which the
+capacity term already carries. With ``observed_latency=True`` it is the monitor's EWMA of
+observed / expected latency (for devices slower than their profile); under work-conserving
+sharing that ratio also moves with the other apps' idleness, so it is off by default.
 
 Every cost the solvers see is weighted by the app's priority ``w_k``. Candidates are the
 multi-capacity descendants (``Profile.nested()``, smallest first), or every variant when the
@@ -33,6 +38,7 @@ __all__ = [
     "Problem",
     "build_problem",
     "candidates",
+    "check_params",
     "eviction_order",
     "evaluate",
     "is_feasible",
@@ -109,26 +115,26 @@ def candidates(profile: Profile, accuracy_floor: float) -> list[Variant]:
 
 
 def load_bytes(profile: Profile, old: str | None, new: str) -> int:
-    """Bytes read from storage to switch ``old -> new`` (ALGORITHMS 1.8).
-
-    Nothing for no change, no previous model (a launch loads whatever is chosen) or a
-    downgrade inside the nested set; the extra bytes for an upgrade inside it; the whole
-    model otherwise.
-    """
-    if old is None or old == new:
-        return 0
+    """Bytes read from storage to switch ``old -> new`` (ALGORITHMS 1.8, as the engine
+    charges them): nothing for no change or a downgrade inside the nested set, the extra
+    bytes for an upgrade inside it, the whole model otherwise (a first load included)."""
     target = profile.variant(new)
+    if old is None:
+        return target.weight_bytes
+    if old == new:
+        return 0
     try:
-        if profile.is_ancestor(new, old):
-            return 0
         if profile.is_ancestor(old, new):
             return max(0, target.weight_bytes - profile.variant(old).weight_bytes)
-    except KeyError:
+        if profile.is_ancestor(new, old):
+            return 0
+    except KeyError:  # the current variant is not in this profile: load everything
         pass
     return target.weight_bytes
 
 
-def _check_params(alpha: float, share_step: float, beta: float, horizon_s: float) -> None:
+def check_params(alpha: float, share_step: float, beta: float, horizon_s: float) -> None:
+    """ValueError naming the first parameter out of range."""
     if not alpha >= 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     if not 0 < share_step <= 1:
@@ -140,19 +146,27 @@ def _check_params(alpha: float, share_step: float, beta: float, horizon_s: float
 
 
 def _prune(memory: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Options (d, u) not dominated by an earlier-or-better one, in (d, u) order."""
+    """Options (d, u) that no other option dominates, in (d, u) order.
+
+    (d', u') dominates (d, u) when it needs no more units, no more memory, costs no more, and
+    is better in one of them or listed earlier. Costs never rise with units, so it is enough
+    to compare with (d, u - 1) and with every other d' at the same u (O(D^2 U), not (DU)^2).
+    """
     n_d, units = cost.shape
-    d = np.repeat(np.arange(n_d), units)
-    u = np.tile(np.arange(1, units + 1), n_d)
-    m = memory[d]
-    c = cost.ravel()
-    order = np.arange(len(d))
-    le = (u[None, :] <= u[:, None]) & (m[None, :] <= m[:, None]) & (c[None, :] <= c[:, None])
-    strict = (u[None, :] < u[:, None]) | (m[None, :] < m[:, None]) | (c[None, :] < c[:, None])
-    earlier = order[None, :] < order[:, None]
-    dominated = (le & (strict | earlier)).any(axis=1)
-    keep = ~dominated
-    return d[keep], u[keep], m[keep], c[keep]
+    same_d = np.zeros_like(cost, dtype=bool)
+    same_d[:, 1:] = cost[:, :-1] <= cost[:, 1:]
+    m_le = memory[:, None] <= memory[None, :]  # [d', d]
+    m_lt = memory[:, None] < memory[None, :]
+    c_le = cost[:, None, :] <= cost[None, :, :]  # [d', d, u]
+    c_lt = cost[:, None, :] < cost[None, :, :]
+    fewer = np.zeros_like(c_le)
+    fewer[:, :, 1:] = cost[:, None, :-1] <= cost[None, :, 1:]
+    earlier = np.arange(n_d)[:, None] < np.arange(n_d)[None, :]
+    other = (m_le[:, :, None] & c_le) & (m_lt[:, :, None] | c_lt | fewer | earlier[:, :, None])
+    other &= ~np.eye(n_d, dtype=bool)[:, :, None]
+    keep = ~(same_d | other.any(axis=0))
+    d, j = np.nonzero(keep)
+    return d, j + 1, memory[d], cost[d, j]
 
 
 def _table(
@@ -163,6 +177,7 @@ def _table(
     alpha: float,
     beta: float,
     horizon_s: float,
+    observed_latency: bool = False,
 ) -> AppTable:
     if not app.latency_goal_ms > 0:
         raise ValueError(
@@ -172,15 +187,17 @@ def _table(
         raise ValueError(f"app {app.name!r}: priority must be >= 0, got {app.priority}")
     cands = candidates(app.profile, app.accuracy_floor)
     top1 = np.array([v.top1 for v in cands])
-    lat = np.array([v.latency_ms.median for v in cands]) * app.latency_ratio
+    lat = np.array([v.latency_ms.median for v in cands])
+    if observed_latency:
+        lat = lat * app.latency_ratio
     memory = np.array([v.weight_bytes + v.peak_activation_bytes for v in cands], dtype=np.int64)
     shares = np.arange(1, units + 1) * step * max(view.capacity, _MIN_CAPACITY)
     tau = app.latency_goal_ms
     late = np.maximum(0.0, (lat[:, None] / shares[None, :] - tau) / tau)
     cost = (top1.max() - top1)[:, None] + alpha * late
-    if beta > 0 and app.current is not None:
+    if beta > 0:
         rate = max(view.storage_read_bytes_per_s, 1.0)
-        old = app.current.variant
+        old = None if app.current is None else app.current.variant
         switch = np.array([load_bytes(app.profile, old, v.id) / rate for v in cands])
         cost = cost + (beta / horizon_s) * switch[:, None]
     cost = app.priority * cost
@@ -225,11 +242,15 @@ def build_problem(
     share_step: float = 0.05,
     beta: float = 0.0,
     horizon_s: float = 10.0,
+    observed_latency: bool = False,
 ) -> Problem:
     """Option tables of the apps that can run; bad parameters -> ValueError naming them."""
-    _check_params(alpha, share_step, beta, horizon_s)
+    check_params(alpha, share_step, beta, horizon_s)
     units = int(np.floor(1.0 / share_step + 1e-9))
-    tables = {a.name: _table(a, view, units, share_step, alpha, beta, horizon_s) for a in view.apps}
+    tables = {
+        a.name: _table(a, view, units, share_step, alpha, beta, horizon_s, observed_latency)
+        for a in view.apps
+    }
     kept, evicted = eviction_order(
         sorted(tables),
         lambda n: tables[n].weight,
