@@ -112,7 +112,7 @@ class SpinnSpec(_Frozen):
 
     constraints: list[tuple[str, Literal["<=", ">="], float]] = Field(default_factory=list)
     objectives: list[tuple[str, Literal["min", "max"]]] = Field(
-        default_factory=lambda: [("latency_ms", "min")]
+        default=[("latency_ms", "min")]
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enginekit import write_world
 from synthetic import make_profile
+
 from sim.runner import run_scenario
 
 PROF = make_profile("n", [("d0", 2_000_000, 6.0, 0.55), ("d1", 6_000_000, 14.0, 0.7),

@@ -205,6 +205,7 @@ class AppRuntime:
         idx = n - keep
         self._next = idx + 1
         self._frame_arrival = self._t0 + idx * self.period
+        assert self.variant is not None
         work = self._work[self.variant]
         self._busy = True
         self.processor.submit(Job(self.spec.name, work, self._done))
