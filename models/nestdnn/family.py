@@ -1,0 +1,295 @@
+"""The NestDNN families: vanilla -> TRR pruning -> freeze-&-grow -> profile (ALGORITHMS 1).
+
+Stages (each a checkpoint file in ``ckpt_dir``, skipped when present): ``vanilla``,
+``prune1..K``, ``grow1..K`` (``growK`` holds the multi-capacity model), ``independent1..K``
+(models of the pruned sizes trained from scratch: the resource-agnostic baseline; the vanilla
+model is the full-size one). Descendant ``d1`` is the seed, ``dK+1`` the full model.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from tqdm.auto import tqdm
+
+from models.data import DataSplits
+from models.measure import (
+    MeasureSettings,
+    count_flops,
+    count_params,
+    device_info,
+    measure_latency,
+    measure_load_ms,
+    measured_provenance,
+    peak_activation_bytes,
+    weight_bytes,
+)
+from models.nestdnn.grow import grow_step
+from models.nestdnn.network import NestedNet, NetSpec, Widths, init_weights
+from models.nestdnn.prune import RoadmapStep, level_widths, prune_step
+from models.nestdnn.trr import trr_scores
+from models.outcomes import build_outcomes, evaluate
+from models.registry import Family, ModelsUserError, register_family
+from models.train import TrainConfig, fit, load_checkpoint, run_stage, stage_generator
+from sim.atomic import write_text_atomic
+from sim.profile import LoadTimes, Profile, Task, Variant
+
+__all__ = ["NestDNNResNet", "NestDNNVGG", "NestScale", "SCALES"]
+
+
+@dataclass(frozen=True)
+class NestScale:
+    """Sizes and training budget of one scale."""
+
+    vgg: tuple[int | str, ...]
+    resnet: tuple[tuple[int, int], ...]
+    fractions: tuple[float, ...]
+    vanilla: TrainConfig
+    prune: TrainConfig
+    grow: TrainConfig
+    triplets: int
+
+
+SCALES: dict[str, NestScale] = {
+    "tiny": NestScale(
+        vgg=(8, "M", 12, "M", 16, "M"), resnet=((8, 1), (12, 1)),
+        fractions=(1.0, 0.8, 0.6, 0.42, 0.25),
+        vanilla=TrainConfig(epochs=4, lr=0.2, batch_size=16),
+        prune=TrainConfig(epochs=1, lr=0.05, batch_size=16),
+        grow=TrainConfig(epochs=1, lr=0.05, batch_size=16), triplets=64,
+    ),
+    # largest descendants ~300 MFLOPs (VGG) / ~210 MFLOPs (ResNet): several ms per 32x32
+    # image on one CPU thread; the seed (25% of the filters) ~1/16 of that
+    "standard": NestScale(
+        vgg=(64, 64, "M", 128, 128, "M", 256, 256, "M"), resnet=((32, 2), (64, 2), (128, 2)),
+        fractions=(1.0, 0.8, 0.6, 0.42, 0.25),
+        vanilla=TrainConfig(epochs=5, lr=0.05, batch_size=32),
+        prune=TrainConfig(epochs=2, lr=0.05, batch_size=32),
+        grow=TrainConfig(epochs=2, lr=0.1, batch_size=32), triplets=1000,
+    ),
+}
+
+
+class _NestDNN(Family):
+    """Shared pipeline of the VGG and ResNet NestDNN families."""
+
+    kind: ClassVar[str] = "multi_capacity"
+    backbone: ClassVar[str]
+
+    # --- configuration -----------------------------------------------------------------
+    def _scale(self) -> NestScale:
+        self.check_scale()
+        return SCALES[self.scale]
+
+    def spec(self) -> NetSpec:
+        sc = self._scale()
+        if self.backbone == "vgg":
+            return NetSpec("vgg", self.input_shape[0], self.classes, vgg=sc.vgg)
+        return NetSpec("resnet", self.input_shape[0], self.classes, resnet=sc.resnet)
+
+    def levels(self) -> list[Widths]:
+        """Widths of each pruning level, full first (descendants are these, reversed)."""
+        return level_widths(self.spec().full_widths(), self._scale().fractions)
+
+    def _meta(self, data: DataSplits) -> dict[str, Any]:
+        """What the checkpoints depend on; a folder made for anything else is refused."""
+        sc = self._scale()
+        return {"family": self.name, "scale": self.scale, "seed": self.seed,
+                "classes": self.classes, "input_shape": list(self.input_shape),
+                "data": data.name, "spec": self.spec().to_dict(),
+                "fractions": list(sc.fractions)}
+
+    def _check_meta(self, ckpt_dir: Path, data: DataSplits, create: bool) -> None:
+        path = ckpt_dir / "family.json"
+        meta = self._meta(data)
+        if path.exists():
+            old = json.loads(path.read_text())
+            if old != meta:
+                raise ModelsUserError(f"{path}: checkpoints were made for {old}, not {meta}")
+        elif create:
+            ckpt_dir.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, json.dumps(meta) + "\n")
+
+    # --- training ----------------------------------------------------------------------
+    def train(self, data: DataSplits, ckpt_dir: Path, *, progress: bool = True) -> None:
+        ckpt_dir = Path(ckpt_dir)
+        sc, spec, levels = self._scale(), self.spec(), self.levels()
+        self._check_meta(ckpt_dir, data, create=True)
+        k_max = len(levels) - 1
+        bar = tqdm(total=3 * k_max + 1, desc=f"{self.name} stages", disable=not progress)
+
+        def fit_net(net: NestedNet, cfg: TrainConfig, stage: str, **kw: Any) -> list[float]:
+            return fit(net, data.train, cfg, stage_generator(self.seed, stage, "data"),
+                       progress=progress, desc=stage, **kw)
+
+        def vanilla() -> dict[str, Any]:
+            net = NestedNet(spec)
+            init_weights(net, stage_generator(self.seed, "vanilla", "init"))
+            losses = fit_net(net, sc.vanilla, "vanilla")
+            return {"state": net.state_dict(), "losses": losses,
+                    "val_top1": evaluate(net, data.val)[2]}
+
+        net = NestedNet(spec)
+        net.load_state_dict(run_stage(ckpt_dir, "vanilla", vanilla)["state"])
+        bar.update(1)
+        perm = {g: torch.arange(w) for g, w in net.widths.items()}
+        for i in range(1, k_max + 1):
+            def prune(i: int = i, perm: dict[str, torch.Tensor] = perm) -> dict[str, Any]:
+                scores = trr_scores(net, data.train, sc.triplets,
+                                    stage_generator(self.seed, "trr", i), progress=progress)
+                step = prune_step(net, scores, levels[i], perm)
+                losses = fit_net(net, sc.prune, f"prune{i}")
+                return {"state": net.state_dict(), "perm": dict(perm), "step": step.to_dict(),
+                        "losses": losses, "val_top1": evaluate(net, data.val)[2]}
+
+            st = run_stage(ckpt_dir, f"prune{i}", prune)
+            net.load_state_dict(st["state"])
+            perm = dict(st["perm"])
+            net.set_active(levels[i])
+            bar.update(1)
+        for j in range(1, k_max + 1):
+            parent, child = levels[k_max - j + 1], levels[k_max - j]
+
+            def grow(j: int = j, parent: Widths = parent, child: Widths = child) -> dict[str, Any]:
+                losses: list[float] = []
+                grow_step(net, parent, child, stage_generator(self.seed, "grow", j, "init"),
+                          lambda hook: losses.extend(
+                              fit_net(net, sc.grow, f"grow{j}", before_step=hook)))
+                return {"state": net.state_dict(), "losses": losses,
+                        "val_top1": evaluate(net, data.val)[2]}
+
+            net.load_state_dict(run_stage(ckpt_dir, f"grow{j}", grow)["state"])
+            net.set_active(child)
+            bar.update(1)
+        for k in range(1, k_max + 1):
+            def independent(k: int = k) -> dict[str, Any]:
+                ind = NestedNet(spec, levels[k])
+                init_weights(ind, stage_generator(self.seed, "independent", k, "init"))
+                losses = fit_net(ind, sc.vanilla, f"independent{k}")
+                return {"state": ind.state_dict(), "losses": losses,
+                        "val_top1": evaluate(ind, data.val)[2]}
+
+            run_stage(ckpt_dir, f"independent{k}", independent)
+            bar.update(1)
+        bar.close()
+
+    # --- loading trained networks -------------------------------------------------------
+    def _stage(self, ckpt_dir: Path, name: str) -> dict[str, Any]:
+        path = Path(ckpt_dir) / f"{name}.pt"
+        if not path.exists():
+            raise ModelsUserError(
+                f"{path} is missing: train first (mvsched train --family {self.name} "
+                f"--scale {self.scale} --out {ckpt_dir})"
+            )
+        return load_checkpoint(path)
+
+    def multi_capacity(self, ckpt_dir: Path) -> NestedNet:
+        """The trained multi-capacity network (all descendants in one weight set)."""
+        net = NestedNet(self.spec())
+        net.load_state_dict(self._stage(ckpt_dir, f"grow{len(self.levels()) - 1}")["state"])
+        return net.eval()
+
+    def independent(self, ckpt_dir: Path, k: int) -> NestedNet:
+        """The independently trained model of pruning level ``k`` (0 = vanilla)."""
+        levels = self.levels()
+        st = self._stage(ckpt_dir, "vanilla" if k == 0 else f"independent{k}")
+        net = NestedNet(self.spec(), levels[k])
+        net.load_state_dict(st["state"])
+        return net.eval()
+
+    def roadmap(self, ckpt_dir: Path) -> list[RoadmapStep]:
+        return [RoadmapStep.from_dict(self._stage(ckpt_dir, f"prune{i}")["step"])
+                for i in range(1, len(self.levels()))]
+
+    # --- profiling ----------------------------------------------------------------------
+    def _measure(self, model: NestedNet, data: DataSplits, settings: MeasureSettings,
+                 x: torch.Tensor) -> tuple[dict[str, Any], Any]:
+        correct, _, top1 = evaluate(model, data.test)
+        rec = {"params": count_params(model), "weight_bytes": weight_bytes(model),
+               "peak_activation_bytes": peak_activation_bytes(model, x),
+               "flops": count_flops(model, x),
+               "latency_ms": measure_latency(model, x, settings), "top1": top1}
+        return rec, correct
+
+    def build_profile(self, data: DataSplits, ckpt_dir: Path, settings: MeasureSettings) -> Profile:
+        ckpt_dir = Path(ckpt_dir)
+        self._check_meta(ckpt_dir, data, create=False)
+        levels = self.levels()
+        full = levels[0]
+        net = self.multi_capacity(ckpt_dir)
+        x = torch.randn((settings.batch_size, *self.input_shape),
+                        generator=torch.Generator().manual_seed(self.seed))
+        variants: list[Variant] = []
+        correct: dict[str, Any] = {}
+        descendants = list(reversed(range(len(levels))))  # level index, seed first
+        with tempfile.TemporaryDirectory() as tmp:
+            for pos, k in enumerate(tqdm(descendants, desc=f"{self.name} nested",
+                                         disable=not settings.progress)):
+                vid, widths = f"d{pos + 1}", levels[k]
+                rec, correct[vid] = self._measure(net.export(widths), data, settings, x)
+                load = LoadTimes(full=measure_load_ms(net.sliced_state(widths), tmp, settings))
+                parent, shared = None, 0
+                if pos > 0:
+                    pw = levels[k + 1]
+                    parent, shared = f"d{pos}", weight_bytes(net.export(pw))
+                    load = LoadTimes(full=load.full, incremental=measure_load_ms(
+                        net.delta_state(pw, widths), tmp, settings))
+                variants.append(Variant(id=vid, arch=self._arch(widths, full, k), parent=parent,
+                                        shared_bytes=shared, load_ms=load, **rec))
+            for pos, k in enumerate(descendants):
+                vid = f"d{pos + 1}-ind"
+                model = self.independent(ckpt_dir, k)
+                rec, correct[vid] = self._measure(model, data, settings, x)
+                load = LoadTimes(full=measure_load_ms(model.sliced_state(levels[k]), tmp,
+                                                      settings))
+                variants.append(Variant(id=vid, arch=self._arch(levels[k], full, k),
+                                        independent=True, load_ms=load, **rec))
+        return Profile(
+            family=self.name, kind="multi_capacity",
+            task=Task(dataset=data.name, classes=self.classes,
+                      input_shape=self.input_shape, eval_samples=len(data.test)),
+            provenance=measured_provenance(), device=device_info(settings),
+            variants=variants, outcomes=build_outcomes(correct), extra=self._extra(ckpt_dir),
+        )
+
+    def _arch(self, widths: Widths, full: Widths, level: int) -> dict[str, Any]:
+        return {"backbone": self.backbone, "widths": dict(widths), "pruning_level": level,
+                "filter_fraction": round(sum(widths.values()) / sum(full.values()), 4)}
+
+    def _extra(self, ckpt_dir: Path) -> dict[str, Any]:
+        levels = self.levels()
+        k_max = len(levels) - 1
+        names = (["vanilla"] + [f"prune{i}" for i in range(1, k_max + 1)]
+                 + [f"grow{j}" for j in range(1, k_max + 1)]
+                 + [f"independent{k}" for k in range(1, k_max + 1)])
+        stages = {n: self._stage(ckpt_dir, n) for n in names}
+        return {
+            "scale": self.scale, "seed": self.seed,
+            "pruning_roadmap": [{"iteration": i + 1, "widths": s.widths,
+                                 "removed_filters": {g: len(v) for g, v in s.removed.items()}}
+                                for i, s in enumerate(self.roadmap(ckpt_dir))],
+            "training_seconds": {n: round(float(s.get("seconds", 0.0)), 2)
+                                 for n, s in stages.items()},
+            "val_top1": {n: round(float(s["val_top1"]), 4) for n, s in stages.items()},
+        }
+
+
+@register_family
+class NestDNNVGG(_NestDNN):
+    """NestDNN multi-capacity model on a VGG-style backbone."""
+
+    name: ClassVar[str] = "nestdnn-vgg"
+    backbone: ClassVar[str] = "vgg"
+
+
+@register_family
+class NestDNNResNet(_NestDNN):
+    """NestDNN multi-capacity model on a ResNet-style backbone."""
+
+    name: ClassVar[str] = "nestdnn-resnet"
+    backbone: ClassVar[str] = "resnet"

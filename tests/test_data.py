@@ -1,0 +1,86 @@
+"""models.data: fixed seeded splits of the bundled digits set, and one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+from models.data import DataError, load_data, shrink, subset  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_data("digits", seed=0)
+
+
+def test_digits_split_sizes_shapes_and_types(digits) -> None:
+    assert (len(digits.train), len(digits.val), len(digits.test)) == (1077, 270, 450)
+    assert digits.classes == 10 and digits.input_shape == (1, 32, 32) and digits.name == "digits"
+    for ds in (digits.train, digits.val, digits.test):
+        x, y = ds.tensors
+        assert x.dtype == torch.float32 and x.shape[1:] == (1, 32, 32)
+        assert y.dtype == torch.int64 and set(y.tolist()) == set(range(10))  # stratified
+    x = digits.train.tensors[0]
+    assert abs(float(x.mean())) < 1e-4 and abs(float(x.std()) - 1.0) < 1e-2
+
+
+def test_splits_are_disjoint_and_cover_the_set(digits) -> None:
+    rows = torch.cat([ds.tensors[0].flatten(1) for ds in (digits.train, digits.val, digits.test)])
+    assert len(torch.unique(rows, dim=0)) >= 1797 - 50  # digits has a few duplicate images
+    assert len(rows) == 1797
+
+
+def test_same_seed_same_split_other_seed_other_split(digits) -> None:
+    again = load_data("digits", seed=0)
+    assert torch.equal(again.test.tensors[0], digits.test.tensors[0])
+    assert torch.equal(again.train.tensors[1], digits.train.tensors[1])
+    other = load_data("digits", seed=1)
+    assert not torch.equal(other.test.tensors[1], digits.test.tensors[1])
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("mnist", "unknown data spec"),
+        ("", "non-empty"),
+        ("cifar10", "cifar10:PATH"),
+        ("cifar10:/definitely/not/here", "does not exist"),
+        ("imagefolder:/definitely/not/here", "does not exist"),
+        ("digits:extra", "unknown data spec"),
+    ],
+)
+def test_bad_specs_raise_one_line_data_errors(spec: str, words: str) -> None:
+    with pytest.raises(DataError, match=words) as info:
+        load_data(spec)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_torchvision_specs_name_the_missing_package(tmp_path) -> None:
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        with pytest.raises(DataError, match="install torchvision"):
+            load_data(f"cifar10:{tmp_path}")
+    else:
+        with pytest.raises(DataError, match="cannot read CIFAR-10"):
+            load_data(f"cifar10:{tmp_path}")
+
+
+def test_subset_is_seeded_sized_and_ordered(digits) -> None:
+    a = subset(digits.train, 100, seed=3)
+    b = subset(digits.train, 100, seed=3)
+    c = subset(digits.train, 100, seed=4)
+    assert len(a) == 100 and torch.equal(a.tensors[0], b.tensors[0])
+    assert not torch.equal(a.tensors[1], c.tensors[1])
+    assert subset(digits.train, 10**6) is digits.train
+    with pytest.raises(DataError, match=">= 1"):
+        subset(digits.train, 0)
+
+
+def test_shrink_keeps_metadata(digits) -> None:
+    small = shrink(digits, 50, 20, 30)
+    assert (len(small.train), len(small.val), len(small.test)) == (50, 20, 30)
+    assert (small.classes, small.input_shape, small.name) == (10, (1, 32, 32), "digits")
