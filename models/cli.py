@@ -39,7 +39,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_profile(args: argparse.Namespace) -> int:
     path = profile_family(args.family, args.device, args.threads, args.scale, args.data,
                           args.out, args.checkpoints, args.seed, args.warmup, args.repeats,
-                          progress=not args.quiet)
+                          progress=not args.quiet, accelerator=args.accelerator)
     print(f"wrote {path}")
     return 0
 
@@ -64,6 +64,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
                                help="measure a trained family into a profile file")
     pr.add_argument("--device", required=True, help="device name written into the profile")
     pr.add_argument("--threads", type=_int_at_least(1), default=1)
+    pr.add_argument("--accelerator", choices=("cpu", "cuda"), default="cpu",
+                    help="where inference runs (cuda timing synchronises the GPU)")
     pr.add_argument("--warmup", type=_int_at_least(0), default=10)
     pr.add_argument("--repeats", type=_int_at_least(1), default=50)
     pr.add_argument("--checkpoints", type=Path, default=None,

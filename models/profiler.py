@@ -22,7 +22,7 @@ def default_checkpoint_dir(family: str, scale: str, seed: int) -> Path:
 
 def profile_command(
     family: str, device: str, threads: int, scale: str, data: str, out: Path,
-    ckpt_dir: Path | None, seed: int, warmup: int, repeats: int,
+    ckpt_dir: Path | None, seed: int, warmup: int, repeats: int, accelerator: str = "cpu",
 ) -> str:
     """The ``mvsched profile`` command line that regenerates a profile."""
     args = ["mvsched", "profile", "--family", family, "--device", device,
@@ -30,6 +30,8 @@ def profile_command(
             "--seed", str(seed), "--warmup", str(warmup), "--repeats", str(repeats)]
     if ckpt_dir is not None:
         args += ["--checkpoints", str(ckpt_dir)]
+    if accelerator != "cpu":
+        args += ["--accelerator", accelerator]
     return shlex.join([*args, "--out", str(out)])
 
 
@@ -51,11 +53,12 @@ def train_family(
 def profile_family(
     family: str, device: str, threads: int, scale: str, data: str, out: Path,
     ckpt_dir: Path | None, seed: int, warmup: int, repeats: int, *, progress: bool = True,
+    accelerator: str = "cpu",
 ) -> Path:
     """Train first when checkpoints are missing (finished stages are skipped), measure, and
     save the profile atomically at ``out``. Training also runs on ``threads`` threads."""
     settings = MeasureSettings(device=device, threads=threads, warmup=warmup, repeats=repeats,
-                               progress=progress)
+                               progress=progress, accelerator=accelerator)
     splits = load_data(data, seed)
     fam = create_family(family, scale=scale, seed=seed, classes=splits.classes,
                         input_shape=splits.input_shape)
@@ -68,6 +71,6 @@ def profile_family(
     finally:
         torch.set_num_threads(old)
     cmd = profile_command(family, device, threads, scale, data, Path(out), ckpt_dir, seed,
-                          warmup, repeats)
+                          warmup, repeats, accelerator)
     profile = profile.model_copy(update={"provenance": measured_provenance(cmd)})
     return save_profile(profile, out)
