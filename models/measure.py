@@ -37,6 +37,7 @@ __all__ = [
     "device_info",
     "measure_latency",
     "measure_load_ms",
+    "torch_threads",
     "measured_provenance",
     "peak_activation_bytes",
     "tensor_bytes",
@@ -72,7 +73,8 @@ class MeasureSettings:
 
 
 @contextmanager
-def _threads(n: int) -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
+    """Run a block with ``n`` torch threads, restoring the previous count after."""
     old = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -118,7 +120,7 @@ def measure_latency(
     module.eval().to(dev)
     x = example_input.to(dev)
     try:
-        with _threads(settings.threads), torch.inference_mode():
+        with torch_threads(settings.threads), torch.inference_mode():
             samples = _timed(lambda: module(x), settings, "latency")
     finally:
         module.train(was_training)
@@ -243,7 +245,7 @@ def measure_load_ms(
         def load() -> None:
             torch.load(path, map_location="cpu", weights_only=True)
 
-        with _threads(settings.threads):
+        with torch_threads(settings.threads):
             samples = _timed(load, MeasureSettings(
                 device=settings.device, threads=settings.threads, warmup=min(settings.warmup, 3),
                 repeats=settings.repeats, progress=settings.progress,

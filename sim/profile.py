@@ -283,6 +283,24 @@ class Profile(_Frozen):
         """Independently trained variants (the resource-agnostic baseline's models)."""
         return sorted((v for v in self.variants if v.independent), key=lambda v: v.weight_bytes)
 
+    def switch_bytes(self, old: str | None, new: str) -> int:
+        """Bytes read from storage to go from ``old`` to ``new`` (DESIGN 4, Switching).
+
+        Upgrade inside the nested set: only the bytes not shared with the old descendant.
+        Downgrade inside it, or no change: nothing. Anything else (a first load with ``old``
+        None, independent models): the whole target.
+        """
+        target = self.variant(new)
+        if old == new:
+            return 0
+        if old is None:
+            return target.weight_bytes
+        if self.is_ancestor(new, old):
+            return 0
+        if self.is_ancestor(old, new):
+            return max(0, target.weight_bytes - self.variant(old).weight_bytes)
+        return target.weight_bytes
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         """True when ``older`` is nested inside ``newer`` (following parent links)."""
         cur: str | None = newer

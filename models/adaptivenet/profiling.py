@@ -11,13 +11,11 @@ the original exported and measured (test top-1, latency, size, FLOPs, outcomes).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from models.adaptivenet.latency import (
     TABLE_KEY_FORMAT,
@@ -37,6 +35,7 @@ from models.measure import (
     measure_latency,
     measured_provenance,
     peak_activation_bytes,
+    torch_threads,
     weight_bytes,
 )
 from models.outcomes import build_outcomes, evaluate
@@ -50,15 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["profile_supernet"]
 
-
-@contextmanager
-def _threads(n: int) -> Iterator[None]:
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _arch(cfg: SubnetConfig) -> dict[str, Any]:
@@ -93,7 +83,7 @@ def profile_supernet(
     known: dict[SubnetConfig, float] = {}
     runs: list[dict[str, Any]] = []
     evaluated: list[Candidate] = []
-    with _threads(settings.threads):
+    with torch_threads(settings.threads):
         evaluator = ReuseEvaluator(net, xv, yv, spec.eval_batch)
         calls: list[list[SubnetConfig]] = []
 

@@ -20,28 +20,10 @@ from sim.engine.processor import Job, SharedProcessor
 from sim.profile import Profile
 from sim.scenario import AppSpec
 
-__all__ = ["AppRecord", "AppRuntime", "switch_bytes"]
+__all__ = ["AppRecord", "AppRuntime"]
 
 _BATCH = 4096
 _ARRIVAL_EPS = 1e-9
-
-
-def switch_bytes(profile: Profile, old: str | None, new: str) -> int:
-    """Bytes to read from storage to go from ``old`` to ``new`` (DESIGN 4, Switching).
-
-    Upgrade inside a multi-capacity model: only the bytes not shared with the old descendant.
-    Downgrade inside it: nothing. Anything else (first load, independent models): everything.
-    """
-    target = profile.variant(new)
-    if old is None:
-        return target.weight_bytes
-    if old == new:
-        return 0
-    if profile.is_ancestor(old, new):
-        return max(0, target.weight_bytes - profile.variant(old).weight_bytes)
-    if profile.is_ancestor(new, old):
-        return 0
-    return target.weight_bytes
 
 
 @dataclass
@@ -166,7 +148,7 @@ class AppRuntime:
         if now < self._stalled_until:
             return
         if self.variant != self.target:
-            nbytes = switch_bytes(self.profile, self.variant, self.target)
+            nbytes = self.profile.switch_bytes(self.variant, self.target)
             delay = nbytes / self.storage_bytes_per_s
             if self.variant is not None:
                 self.record.switches += 1

@@ -115,22 +115,12 @@ def candidates(profile: Profile, accuracy_floor: float) -> list[Variant]:
 
 
 def load_bytes(profile: Profile, old: str | None, new: str) -> int:
-    """Bytes read from storage to switch ``old -> new`` (ALGORITHMS 1.8, as the engine
-    charges them): nothing for no change or a downgrade inside the nested set, the extra
-    bytes for an upgrade inside it, the whole model otherwise (a first load included)."""
-    target = profile.variant(new)
-    if old is None:
-        return target.weight_bytes
-    if old == new:
-        return 0
+    """Bytes read from storage to switch ``old -> new`` (ALGORITHMS 1.8), as the engine
+    charges them (:meth:`sim.profile.Profile.switch_bytes`)."""
     try:
-        if profile.is_ancestor(old, new):
-            return max(0, target.weight_bytes - profile.variant(old).weight_bytes)
-        if profile.is_ancestor(new, old):
-            return 0
-    except KeyError:  # the current variant is not in this profile: load everything
-        pass
-    return target.weight_bytes
+        return profile.switch_bytes(old, new)
+    except KeyError:  # the old variant is not in this profile: a whole load
+        return profile.variant(new).weight_bytes
 
 
 def check_params(alpha: float, share_step: float, beta: float, horizon_s: float) -> None:
