@@ -81,7 +81,35 @@ class BasicBlock(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
-class ResNetBackbone(nn.Module):
+class UnitBackbone(nn.Module):
+    """A backbone as a list of units, each ending in a ReLU (the candidate split points),
+    followed by a pooling + linear head. Subclasses build the units then call ``_finish``."""
+
+    def _finish(self, units: list[nn.Module], names: list[str],
+                shapes: list[tuple[int, int, int]], cin: int, classes: int) -> None:
+        self.units = nn.ModuleList(units)
+        self.unit_names: tuple[str, ...] = tuple(names)
+        self.unit_shapes: tuple[tuple[int, int, int], ...] = tuple(shapes)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def run_units(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Apply units ``start .. stop-1`` to ``x`` (the output of unit ``start-1``)."""
+        for unit in self.units[start:stop]:
+            x = unit(x)
+        return x
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Output of the last unit (before the head)."""
+        return self.run_units(x, 0, len(self.units))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(x))
+
+
+class ResNetBackbone(UnitBackbone):
     """``units`` (stem + blocks) then ``head`` (global average pool + linear).
 
     ``unit_names[i]`` names the split point after unit ``i``; ``unit_shapes[i]`` is the
@@ -103,23 +131,4 @@ class ResNetBackbone(nn.Module):
                 names.append(f"s{s + 1}b{b + 1}")
                 shapes.append((w, size, size))
                 cin = w
-        self.units = nn.ModuleList(units)
-        self.unit_names: tuple[str, ...] = tuple(names)
-        self.unit_shapes: tuple[tuple[int, int, int], ...] = tuple(shapes)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, cfg.classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-
-    def run_units(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """Apply units ``start .. stop-1`` to ``x`` (the output of unit ``start-1``)."""
-        for unit in self.units[start:stop]:
-            x = unit(x)
-        return x
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Output of the last unit (before the head)."""
-        return self.run_units(x, 0, len(self.units))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.forward_features(x))
+        self._finish(units, names, shapes, cin, cfg.classes)

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from models.spinn.network import UnitBackbone
+
 __all__ = ["VGG_SCALES", "ConvUnit", "VGGBackbone", "VGGConfig"]
 
 
@@ -60,7 +62,7 @@ class ConvUnit(nn.Module):
         return self.pool(self.relu(self.bn(self.conv(x))))
 
 
-class VGGBackbone(nn.Module):
+class VGGBackbone(UnitBackbone):
     """``units`` (conv units) then ``head`` (global average pool + linear).
 
     ``unit_names[i]`` names the split point after unit ``i``; ``unit_shapes[i]`` is the
@@ -83,23 +85,4 @@ class VGGBackbone(nn.Module):
                 names.append(f"s{s + 1}c{c + 1}" + ("p" if pool else ""))
                 shapes.append((w, size, size))
                 cin = w
-        self.units = nn.ModuleList(units)
-        self.unit_names: tuple[str, ...] = tuple(names)
-        self.unit_shapes: tuple[tuple[int, int, int], ...] = tuple(shapes)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, cfg.classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-
-    def run_units(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """Apply units ``start .. stop-1`` to ``x`` (the output of unit ``start-1``)."""
-        for unit in self.units[start:stop]:
-            x = unit(x)
-        return x
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Output of the last unit (before the head)."""
-        return self.run_units(x, 0, len(self.units))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.forward_features(x))
+        self._finish(units, names, shapes, cin, cfg.classes)
