@@ -63,6 +63,15 @@ class Family(ABC):
                 f"{list(self.scales)}"
             )
 
+    def _check_data(self, data: DataSplits) -> None:
+        """ModelsUserError when the data does not match the classes and input shape."""
+        if data.classes != self.classes or tuple(data.input_shape) != self.input_shape:
+            raise ModelsUserError(
+                f"family {self.name!r} was set up for {self.classes} classes of "
+                f"{list(self.input_shape)} inputs, but data {data.name!r} has {data.classes} "
+                f"classes of {list(data.input_shape)}"
+            )
+
     @abstractmethod
     def train(self, data: DataSplits, ckpt_dir: Path, *, progress: bool = True) -> None:
         """Train every network of the family into ``ckpt_dir`` (resumable, seeded)."""

@@ -99,14 +99,6 @@ class AdaptiveNetResNet(Family):
     def _stage(self, stage: str) -> str:
         return f"{self.name}-{self.scale}-seed{self.seed}-{stage}"
 
-    def _check_data(self, data: DataSplits) -> None:
-        if data.classes != self.classes or tuple(data.input_shape) != self.input_shape:
-            raise ModelsUserError(
-                f"family {self.name!r} was set up for {self.classes} classes of "
-                f"{list(self.input_shape)} inputs, but data {data.name!r} has {data.classes} "
-                f"classes of {list(data.input_shape)}"
-            )
-
     def _supernet(self, backbone: ResNetBackbone | None, stage: str) -> ElasticResNet:
         with _seeded(stage_generator(self.seed, self.name, self.scale, stage, "init")):
             return ElasticResNet(self.backbone_config(), self.spec.shrink_rates,

@@ -65,14 +65,6 @@ class SpinnFamily(Family):
         key = repr((self._cfg().to_dict(), TRAIN_CONFIGS[self.scale]))
         return f"{self.name}-{self.scale}-seed{self.seed}-{zlib.crc32(key.encode()):08x}"
 
-    def _check_data(self, data: DataSplits) -> None:
-        if data.classes != self.classes or tuple(data.input_shape) != self.input_shape:
-            raise ModelsUserError(
-                f"family {self.name!r} was set up for {self.classes} classes of "
-                f"{list(self.input_shape)} inputs, but data {data.name!r} has {data.classes} "
-                f"classes of {list(data.input_shape)}"
-            )
-
     def train(self, data: DataSplits, ckpt_dir: Path, *, progress: bool = True) -> None:
         """Joint SDN training of backbone and exits (one resumable stage)."""
         self.check_scale()
