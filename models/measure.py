@@ -14,7 +14,7 @@ import platform
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -35,6 +35,8 @@ __all__ = [
     "count_flops",
     "count_params",
     "device_info",
+    "latency_samples_ns",
+    "latency_stats_ms",
     "measure_latency",
     "measure_load_ms",
     "torch_threads",
@@ -83,10 +85,14 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def _stats(samples_ns: list[int]) -> LatencyStats:
-    ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
-    p10, med, p90 = np.percentile(ms, [10, 50, 90])
+def latency_stats_ms(ms: Sequence[float] | np.ndarray) -> LatencyStats:
+    """Median and 10th/90th percentiles of timed runs given in ms (the profile's figures)."""
+    p10, med, p90 = np.percentile(np.asarray(ms, dtype=np.float64), [10, 50, 90])
     return LatencyStats(median=float(med), p10=float(min(p10, med)), p90=float(max(p90, med)))
+
+
+def _stats(samples_ns: list[int]) -> LatencyStats:
+    return latency_stats_ms(np.asarray(samples_ns, dtype=np.float64) / 1e6)
 
 
 def _timed(fn: Callable[[], Any], settings: MeasureSettings, desc: str) -> list[int]:
@@ -107,6 +113,22 @@ def _timed(fn: Callable[[], Any], settings: MeasureSettings, desc: str) -> list[
     return out
 
 
+def latency_samples_ns(
+    module: nn.Module, example_input: torch.Tensor, settings: MeasureSettings
+) -> list[int]:
+    """The ``settings.repeats`` timed runs (ns) behind :func:`measure_latency`, for callers
+    that pool runs from several passes."""
+    dev = settings.torch_device
+    was_training = module.training
+    module.eval().to(dev)
+    x = example_input.to(dev)
+    try:
+        with torch_threads(settings.threads), torch.inference_mode():
+            return _timed(lambda: module(x), settings, "latency")
+    finally:
+        module.train(was_training)
+
+
 def measure_latency(
     module: nn.Module, example_input: torch.Tensor, settings: MeasureSettings
 ) -> LatencyStats:
@@ -115,16 +137,7 @@ def measure_latency(
     The module is put in eval mode and moved to the settings' device; its training mode is
     restored afterwards.
     """
-    dev = settings.torch_device
-    was_training = module.training
-    module.eval().to(dev)
-    x = example_input.to(dev)
-    try:
-        with torch_threads(settings.threads), torch.inference_mode():
-            samples = _timed(lambda: module(x), settings, "latency")
-    finally:
-        module.train(was_training)
-    return _stats(samples)
+    return _stats(latency_samples_ns(module, example_input, settings))
 
 
 def count_flops(module: nn.Module, example: torch.Tensor) -> float:

@@ -9,9 +9,10 @@ at named stages.
 
 The helpers below are family-independent: a per-block latency lookup table measured on the
 device (:func:`measure_block_table` times blocks alone, :func:`measure_in_context` inside
-whole networks), its additive prediction (:func:`predict_latency`), its
-honest error against measured end-to-end latencies (:func:`lookup_error`) and BN
-re-calibration of exported subnets (:func:`recalibrate_bn`).
+whole networks, :func:`measure_alternating` in passes alternating with the subnets that
+check it), its additive prediction (:func:`predict_latency`), its honest error against
+measured end-to-end latencies (:func:`lookup_error`) and BN re-calibration of exported
+subnets (:func:`recalibrate_bn`).
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from models.measure import MeasureSettings
+from models.measure import MeasureSettings, latency_samples_ns, latency_stats_ms
+from sim.lut_error import prediction_error
 from sim.profile import LatencyStats
 
 __all__ = [
     "Supernet",
     "SubnetConfig",
     "lookup_error",
+    "measure_alternating",
     "measure_block_table",
     "measure_in_context",
     "predict_latency",
@@ -210,27 +213,16 @@ def measure_block_table(
         torch.set_num_threads(old_threads)
         for m, mode in zip(mods, modes, strict=True):
             m.train(mode)
-    return {k: _stats(times[:, i] / 1e6) for i, k in enumerate(keys)}
+    return {k: latency_stats_ms(times[:, i] / 1e6) for i, k in enumerate(keys)}
 
 
-def measure_in_context(
+def _context_runs(
     chains: Sequence[tuple[nn.Module, Sequence[tuple[str, nn.Module]], torch.Tensor]],
     settings: MeasureSettings,
-    *,
-    progress: bool = False,
-) -> tuple[dict[str, LatencyStats], float]:
-    """Per-key latency of blocks timed inside whole networks.
-
-    Each chain is ``(whole, links, example)`` where applying the ``(key, module)`` links in
-    order computes ``whole(example)``. Every round runs one chain link by link, timing each
-    link, then runs ``whole`` timed, and scales that round's link times by
-    ``whole / sum(links)``: the links then share out exactly the end-to-end time, the
-    network's own call structure included and the per-link timer overhead excluded. A key's
-    samples are pooled over all its occurrences. Returns the per-key statistics and the
-    median of ``whole / sum(links)``. Why: a block timed alone in a tight loop keeps a cache
-    and branch state the deployed network never gives it; timed in context, a subnet's sum
-    tracks its end-to-end latency. Discipline as in :func:`measure_block_table`.
-    """
+    progress: bool,
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Raw per-key link times (ms, rescaled per round) and per-round whole/links ratios of
+    :func:`measure_in_context`."""
     if not chains:
         raise ValueError("measure_in_context: need at least one chain")
     dev = settings.torch_device
@@ -278,12 +270,65 @@ def measure_in_context(
             bar.close()
     finally:
         torch.set_num_threads(old_threads)
-    return {k: _stats(v) for k, v in samples.items()}, float(np.median(ratios))
+    return samples, ratios
 
 
-def _stats(ms: Sequence[float]) -> LatencyStats:
-    p10, med, p90 = np.percentile(np.asarray(ms, dtype=np.float64), [10, 50, 90])
-    return LatencyStats(median=float(med), p10=float(min(p10, med)), p90=float(max(p90, med)))
+def measure_in_context(
+    chains: Sequence[tuple[nn.Module, Sequence[tuple[str, nn.Module]], torch.Tensor]],
+    settings: MeasureSettings,
+    *,
+    progress: bool = False,
+) -> tuple[dict[str, LatencyStats], float]:
+    """Per-key latency of blocks timed inside whole networks.
+
+    Each chain is ``(whole, links, example)`` where applying the ``(key, module)`` links in
+    order computes ``whole(example)``. Every round runs one chain link by link, timing each
+    link, then runs ``whole`` timed, and scales that round's link times by
+    ``whole / sum(links)``: the links then share out exactly the end-to-end time, the
+    network's own call structure included and the per-link timer overhead excluded. A key's
+    samples are pooled over all its occurrences. Returns the per-key statistics and the
+    median of ``whole / sum(links)``. Why: a block timed alone in a tight loop keeps a cache
+    and branch state the deployed network never gives it; timed in context, a subnet's sum
+    tracks its end-to-end latency. Discipline as in :func:`measure_block_table`.
+    """
+    samples, ratios = _context_runs(chains, settings, progress)
+    return {k: latency_stats_ms(v) for k, v in samples.items()}, float(np.median(ratios))
+
+
+def measure_alternating(
+    chains: Sequence[tuple[nn.Module, Sequence[tuple[str, nn.Module]], torch.Tensor]],
+    nets: Sequence[tuple[nn.Module, torch.Tensor]],
+    settings: MeasureSettings,
+    passes: int = 3,
+    *,
+    progress: bool = False,
+) -> tuple[dict[str, LatencyStats], float, list[LatencyStats]]:
+    """A table timed in context (:func:`measure_in_context`) and the end-to-end latency of
+    ``nets`` (:func:`models.measure.measure_latency`), in ``passes`` alternating passes whose
+    runs are pooled. Why: on a shared machine the speed drifts over seconds to minutes (a few
+    per cent here); measured one after the other, the table and the subnets it is checked
+    against see different machines, and the table's error mostly measures that drift.
+
+    Returns the per-key statistics, the median whole/links ratio and one statistic per net.
+    """
+    if passes < 1:
+        raise ValueError(f"measure_alternating: passes must be >= 1, got {passes}")
+    keys: dict[str, list[float]] = {}
+    ratios: list[float] = []
+    runs: list[list[float]] = [[] for _ in nets]
+    bar = tqdm(total=passes * len(nets), desc="subnet latency", leave=False,
+               disable=not progress)
+    for _ in range(passes):
+        samples, r = _context_runs(chains, settings, progress)
+        for k, v in samples.items():
+            keys.setdefault(k, []).extend(v)
+        ratios += r
+        for i, (net, x) in enumerate(nets):
+            runs[i] += [ns / 1e6 for ns in latency_samples_ns(net, x, settings)]
+            bar.update(1)
+    bar.close()
+    return ({k: latency_stats_ms(v) for k, v in keys.items()}, float(np.median(ratios)),
+            [latency_stats_ms(v) for v in runs])
 
 
 def predict_latency(table: Mapping[str, float], keys: Iterable[str]) -> float:
@@ -302,28 +347,16 @@ def predict_latency(table: Mapping[str, float], keys: Iterable[str]) -> float:
 def lookup_error(
     measured_ms: Sequence[float], predicted_ms: Sequence[float]
 ) -> dict[str, float]:
-    """How well additive predictions match measured latencies.
-
-    ``mape`` is the mean absolute percentage error (a fraction, 0.03 = 3 %) relative to the
-    measured value; ``within_5pct`` / ``within_10pct`` are the shares of samples whose
-    relative error is at most 5 % / 10 %; ``bias`` is the mean signed relative error
-    (positive: the table over-predicts).
-    """
-    m = np.asarray(measured_ms, dtype=np.float64)
-    p = np.asarray(predicted_ms, dtype=np.float64)
-    if m.shape != p.shape or m.ndim != 1 or len(m) == 0:
+    """How well additive predictions match measured latencies, in the figures every profile
+    stores (:func:`sim.lut_error.prediction_error`: ``n``, ``mape`` and ``bias_pct`` in
+    percent, ``max_abs_pct``, ``within_5pct`` / ``within_10pct`` as fractions); ValueError
+    for no samples, since a measured table without its error would be dishonest."""
+    if len(measured_ms) == 0 or len(measured_ms) != len(predicted_ms):
         raise ValueError(
-            f"lookup_error: need two equally long non-empty lists, got {m.shape} and {p.shape}"
+            f"lookup_error: need two equally long non-empty lists, got {len(measured_ms)} "
+            f"and {len(predicted_ms)}"
         )
-    if np.any(m <= 0):
-        raise ValueError("lookup_error: measured latencies must be positive")
-    rel = (p - m) / m
-    return {
-        "mape": float(np.mean(np.abs(rel))),
-        "within_5pct": float(np.mean(np.abs(rel) <= 0.05)),
-        "within_10pct": float(np.mean(np.abs(rel) <= 0.10)),
-        "bias": float(np.mean(rel)),
-    }
+    return prediction_error([float(m) for m in measured_ms], [float(p) for p in predicted_ms])
 
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)

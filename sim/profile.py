@@ -157,7 +157,9 @@ class LookupTable(_Frozen):
         description="sampled subnets: {'arch': ..., 'measured_ms': x, 'predicted_ms': y}",
     )
     error: dict[str, float] = Field(
-        default_factory=dict, description="'mape', 'within_5pct', 'within_10pct' over samples"
+        default_factory=dict,
+        description="over samples: 'n', 'mape', 'bias_pct', 'max_abs_pct' (percent), "
+                    "'within_5pct', 'within_10pct' (fractions); see sim.lut_error",
     )
 
 

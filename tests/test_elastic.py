@@ -20,6 +20,7 @@ from models.elastic import (
 from models.measure import MeasureSettings
 from models.supernet import (
     lookup_error,
+    measure_alternating,
     measure_block_table,
     measure_in_context,
     predict_latency,
@@ -160,7 +161,8 @@ def test_recalibrate_bn_uses_exact_batch_statistics():
 def test_lookup_error_and_prediction():
     err = lookup_error([1.0, 2.0, 4.0, 10.0], [1.04, 2.3, 4.0, 9.0])
     assert err["within_5pct"] == 0.5 and err["within_10pct"] == 0.75
-    assert err["mape"] == pytest.approx((0.04 + 0.15 + 0.0 + 0.1) / 4)
+    assert err["mape"] == pytest.approx((4 + 15 + 0 + 10) / 4)  # percent, as in every profile
+    assert err["n"] == 4 and err["max_abs_pct"] == pytest.approx(15)
     assert predict_latency({"a": 1.5, "b": 2.0}, ["a", "b", "a"]) == 5.0
     with pytest.raises(KeyError, match="'c'"):
         predict_latency({"a": 1.0}, ["c"])
@@ -186,3 +188,29 @@ def test_measure_in_context_shares_out_the_whole_time():
     assert all(s.median > 0 and s.p10 <= s.median <= s.p90 for s in stats.values())
     with pytest.raises(ValueError, match="at least one chain"):
         measure_in_context([], MeasureSettings())
+
+
+class _Counted(nn.Module):
+    """A 1x1 conv that counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.calls = nn.Conv2d(2, 2, 1), 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.conv(x)
+
+
+def test_measure_alternating_pools_every_pass():
+    link, checked = _Counted(), _Counted()
+    chains = [(nn.Sequential(link), [("a", link)], _x(1, 2, 8, 8))]
+    settings = MeasureSettings(warmup=1, repeats=4)
+    stats, ratio, measured = measure_alternating(chains, [(checked, _x(1, 2, 8, 8))], settings,
+                                                 passes=3)
+    # per pass: warm-up + repeats through the link and again through the whole chain
+    assert link.calls == 3 * 2 * 5 and checked.calls == 3 * 5
+    assert set(stats) == {"a"} and ratio > 0 and len(measured) == 1
+    assert 0 < measured[0].p10 <= measured[0].median <= measured[0].p90
+    with pytest.raises(ValueError, match="passes must be >= 1"):
+        measure_alternating(chains, [], settings, passes=0)

@@ -20,8 +20,8 @@ from sim.importers.arch_params import (
     ofa_net_counts,
     resnet_subnet_counts,
 )
-from sim.importers.lut_error import prediction_error
 from sim.importers.ofa_lut import layer_keys
+from sim.lut_error import prediction_error
 from sim.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,8 @@ subnets: a cover set of subnets (the original plus, for each block, subnets that
 runs end to end, each subnet repeated like a deployed one (warm-up, then the timed repeats),
 with a timestamp between pieces, so each block sees a freshly produced input and the cache
 state of a running subnet. ``method="isolated"`` keeps the artifact's way for
-comparison. The error is measured against end-to-end timings of exported sampled subnets.
+comparison. The error is measured against end-to-end timings of exported sampled subnets,
+timed in passes alternating with the table's (:func:`table_with_samples`).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from tqdm.auto import tqdm
 from models.adaptivenet.search import BlockTable
 from models.adaptivenet.space import ElasticSpace, SubnetConfig, span
 from models.adaptivenet.supernet import ElasticResNet
-from models.measure import MeasureSettings, measure_latency
+from models.measure import MeasureSettings, latency_samples_ns, latency_stats_ms, torch_threads
 from models.supernet import lookup_error, measure_block_table
 from sim.profile import LatencyStats, LookupTable
 
 __all__ = [
-    "TABLE_KEY_FORMAT", "cover_set", "lookup_table", "measure_table", "table_key", "table_samples",
+    "TABLE_KEY_FORMAT", "cover_set", "lookup_table", "measure_table", "table_key",
+    "table_with_samples",
 ]
 
 TABLE_KEY_FORMAT = "b<position 1..N>:c<choice index>; arch code c<0 means index n+c"
@@ -67,49 +69,48 @@ def cover_set(space: ElasticSpace, rng: np.random.Generator, per_block: int = 2)
     return out
 
 
-def _stats(ns: list[int]) -> LatencyStats:
-    ms = np.asarray(ns, dtype=np.float64) / 1e6
-    p10, med, p90 = np.percentile(ms, [10, 50, 90])
-    return LatencyStats(median=float(med), p10=float(min(p10, med)), p90=float(max(p90, med)))
-
-
 def _in_context(
-    net: ElasticResNet, settings: MeasureSettings, rng: np.random.Generator, gen: torch.Generator
-) -> dict[str, LatencyStats]:
-    covers = cover_set(net.space, rng)
-    dev, cuda = settings.torch_device, settings.accelerator == "cuda"
-    c0, size = net.cfg.in_channels, net.cfg.input_size
-    x = torch.randn(settings.batch_size, c0, size, size, generator=gen).to(dev)
+    net: ElasticResNet, settings: MeasureSettings, covers: list[SubnetConfig], x: torch.Tensor
+) -> dict[str, list[int]]:
+    """Raw per-piece times (ns) of one pass over the cover set."""
     samples: dict[str, list[int]] = {}
     clock = time.perf_counter_ns
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
-    old = torch.get_num_threads()
-    torch.set_num_threads(settings.threads)
-    try:
-        with torch.inference_mode():
-            for cfg in tqdm(covers, desc="block table", leave=False, disable=not settings.progress):
-                tokens = cfg.tokens()
-                for r in range(-settings.warmup, settings.repeats):
-                    times = []
+    sync = torch.cuda.synchronize if settings.accelerator == "cuda" else (lambda: None)
+    x = x.to(settings.torch_device)
+    with torch_threads(settings.threads), torch.inference_mode():
+        for cfg in tqdm(covers, desc="block table", leave=False, disable=not settings.progress):
+            tokens = cfg.tokens()
+            for r in range(-settings.warmup, settings.repeats):
+                times = []
+                sync()
+                t0 = clock()
+                h = net.stem(x)
+                sync()
+                times.append(("stem", clock()))
+                for i, c in tokens:
+                    h = net.block(i, c)(h)
                     sync()
-                    t0 = clock()
-                    h = net.stem(x)
-                    sync()
-                    times.append(("stem", clock()))
-                    for i, c in tokens:
-                        h = net.block(i, c)(h)
-                        sync()
-                        times.append((block_key(i, c), clock()))
-                    net.head(h)
-                    sync()
-                    times.append(("head", clock()))
-                    if r >= 0:
-                        for key, t in times:
-                            samples.setdefault(key, []).append(t - t0)
-                            t0 = t
-    finally:
-        torch.set_num_threads(old)
-    return {k: _stats(v) for k, v in samples.items()}
+                    times.append((block_key(i, c), clock()))
+                net.head(h)
+                sync()
+                times.append(("head", clock()))
+                if r >= 0:
+                    for key, t in times:
+                        samples.setdefault(key, []).append(t - t0)
+                        t0 = t
+    return samples
+
+
+def _table(net: ElasticResNet, stats: dict[str, LatencyStats]) -> BlockTable:
+    return BlockTable(
+        stem_ms=stats["stem"].median, head_ms=stats["head"].median,
+        blocks={(i, c): stats[block_key(i, c)].median for i, c in net.space.block_keys()},
+    )
+
+
+def _example(net: ElasticResNet, settings: MeasureSettings, gen: torch.Generator) -> torch.Tensor:
+    c0, size = net.cfg.in_channels, net.cfg.input_size
+    return torch.randn(settings.batch_size, c0, size, size, generator=gen)
 
 
 def measure_table(
@@ -121,7 +122,9 @@ def measure_table(
     gen = torch.Generator().manual_seed(seed)
     net.eval().to(settings.torch_device)
     if method == "context":
-        stats = _in_context(net, settings, np.random.default_rng(seed), gen)
+        raw = _in_context(net, settings, cover_set(net.space, np.random.default_rng(seed)),
+                          _example(net, settings, gen))
+        stats = {k: latency_stats_ms(np.asarray(v) / 1e6) for k, v in raw.items()}
     elif method == "isolated":
         cfg, b = net.cfg, settings.batch_size
         pieces: dict[str, tuple[torch.nn.Module, torch.Tensor]] = {
@@ -135,34 +138,44 @@ def measure_table(
         stats = measure_block_table(pieces, settings, progress=settings.progress)
     else:
         raise ValueError(f"table method must be 'context' or 'isolated', got {method!r}")
-    table = BlockTable(
-        stem_ms=stats["stem"].median, head_ms=stats["head"].median,
-        blocks={(i, c): stats[block_key(i, c)].median for i, c in net.space.block_keys()},
-    )
+    table = _table(net, stats)
     return table, stats
 
 
-def table_samples(
-    net: ElasticResNet, table: BlockTable, settings: MeasureSettings, n: int,
-    rng: np.random.Generator,
-) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """End-to-end latency of ``n`` distinct sampled subnets (exported, original included)
-    against the table's prediction; returns the samples and :func:`lookup_error` of them."""
+def table_with_samples(
+    net: ElasticResNet, settings: MeasureSettings, n: int, rng: np.random.Generator, *,
+    seed: int = 0, passes: int = 3,
+) -> tuple[BlockTable, list[dict[str, Any]], dict[str, float]]:
+    """The in-context table and the end-to-end latency of ``n`` distinct sampled subnets
+    (exported, original included), timed in ``passes`` alternating passes with the runs
+    pooled, so slow drift of the machine's speed hits both alike; returns the table, the
+    samples against its prediction and :func:`lookup_error` of them."""
+    if passes < 1:
+        raise ValueError(f"table passes must be >= 1, got {passes}")
+    net.eval().to(settings.torch_device)
+    covers = cover_set(net.space, np.random.default_rng(seed))
+    x_cover = _example(net, settings, torch.Generator().manual_seed(seed))
     cfgs = [net.space.original()]
     limit = min(n, net.space.count())
     while len(cfgs) < limit:
         c = net.sample_subnet(rng)
         if c not in cfgs:
             cfgs.append(c)
-    c0, s = net.cfg.in_channels, net.cfg.input_size
-    x = torch.randn(settings.batch_size, c0, s, s, generator=torch.Generator().manual_seed(1))
-    samples = []
-    for cfg in tqdm(cfgs, desc="subnet latency", leave=False, disable=not settings.progress):
-        measured = measure_latency(net.export_subnet(cfg), x, settings).median
-        samples.append({"arch": cfg.to_dict(), "measured_ms": measured,
-                        "predicted_ms": table.predict(cfg)})
+    x = _example(net, settings, torch.Generator().manual_seed(1))
+    subnets = [net.export_subnet(cfg) for cfg in cfgs]
+    pieces: dict[str, list[int]] = {}
+    runs: list[list[int]] = [[] for _ in cfgs]
+    for _ in range(passes):
+        for k, v in _in_context(net, settings, covers, x_cover).items():
+            pieces.setdefault(k, []).extend(v)
+        for i, sub in enumerate(tqdm(subnets, desc="subnet latency", leave=False,
+                                     disable=not settings.progress)):
+            runs[i] += latency_samples_ns(sub, x, settings)
+    table = _table(net, {k: latency_stats_ms(np.asarray(v) / 1e6) for k, v in pieces.items()})
+    samples = [{"arch": cfg.to_dict(), "measured_ms": float(np.median(r)) / 1e6,
+                "predicted_ms": table.predict(cfg)} for cfg, r in zip(cfgs, runs, strict=True)]
     err = lookup_error([r["measured_ms"] for r in samples], [r["predicted_ms"] for r in samples])
-    return samples, err
+    return table, samples, err
 
 
 def lookup_table(

@@ -1,7 +1,7 @@
 """Measure a trained elastified supernet into an ``elastified`` profile.
 
-Order of work: the block table on the device and, right after it, its error against
-end-to-end timings of sampled subnets (plus, for comparison, the error of the artifact's
+Order of work: the block table on the device and its error against end-to-end timings of
+sampled subnets, timed in alternating passes (plus, for comparison, the error of the artifact's
 isolated per-block timing); the on-device search at every budget of the
 scale (fractions of the original path's table latency), accuracies on the validation split by
 reuse-based evaluation and shared across budgets; the reuse speedup timed on the first
@@ -21,7 +21,7 @@ from models.adaptivenet.latency import (
     TABLE_KEY_FORMAT,
     lookup_table,
     measure_table,
-    table_samples,
+    table_with_samples,
 )
 from models.adaptivenet.prefix_tree import ReuseEvaluator, reuse_speedup
 from models.adaptivenet.search import Candidate, evolve, pareto_pool
@@ -68,10 +68,10 @@ def profile_supernet(
         )
     seeds = np.random.SeedSequence(stage_seed(fam.seed, fam.name, fam.scale, "profile"))
     search_seq, sample_seq = seeds.spawn(2)
-    table, _ = measure_table(net, settings, seed=fam.seed)
-    # end-to-end timings right after the table, so both see the same machine state
-    samples, error = table_samples(net, table, settings, spec.table_samples,
-                                   np.random.default_rng(sample_seq))
+    # table and end-to-end timings in alternating passes, so both see the same machine state
+    table, samples, error = table_with_samples(net, settings, spec.table_samples,
+                                               np.random.default_rng(sample_seq), seed=fam.seed,
+                                               passes=spec.table_passes)
     isolated, _ = measure_table(net, settings, seed=fam.seed, method="isolated")
     isolated_error = lookup_error(
         [r["measured_ms"] for r in samples],
@@ -136,7 +136,9 @@ def profile_supernet(
         "choices_per_block": [len(net.space.choices_at(i)) for i in range(net.space.positions)],
         "arch_codes": "0 original block, 1/2 merged block replacing 2/3 blocks, -1/-2 shrunk "
                       "by 25 %/50 %, 99 absorbed by a merge",
-        "table_method": "each piece timed inside repeatedly run subnets of a cover set",
+        "table_method": "each piece timed inside repeatedly run subnets of a cover set, in "
+                        "passes alternating with the sampled subnets' timing",
+        "table_passes": spec.table_passes,
         "table_error_isolated": isolated_error,
         "val_samples": len(xv),
         "original_table_ms": l_orig,

@@ -5,12 +5,13 @@ width, middle width, kernel, stride, SE, h-swish, residual), so equal keys time 
 A subnet's predicted latency is the sum over its stem (at its resolution), its active
 blocks (feature size tracked as ``(size - 1) // stride + 1``) and its head. Entries are timed on the exported static modules
 the deployed subnet runs, inside whole covering subnets (:func:`covering_subnets`), since
-blocks timed alone in a tight loop under-predict end-to-end latency.
+blocks timed alone in a tight loop under-predict end-to-end latency; the subnets that check
+the table are timed in passes alternating with it, so machine drift hits both alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from torch import nn
 from models.measure import MeasureSettings
 from models.ofa.blocks import OFAConfig
 from models.ofa.network import DynamicMBConv, OFAMobileNetV3
-from models.supernet import measure_in_context, predict_latency
+from models.supernet import measure_alternating, predict_latency
 from sim.profile import LatencyStats
 
 __all__ = [
@@ -122,13 +123,20 @@ def table_chains(
 
 
 def measure_table(
-    net: OFAMobileNetV3, settings: MeasureSettings, *, progress: bool = False
-) -> tuple[dict[str, LatencyStats], float]:
+    net: OFAMobileNetV3, cfgs: Sequence[OFAConfig], settings: MeasureSettings, passes: int = 3,
+    *, progress: bool = False,
+) -> tuple[dict[str, LatencyStats], float, list[LatencyStats]]:
     """Time every table entry on this machine with ``settings``, in context (blocks inside
-    the covering subnets, sharing out each subnet's end-to-end time); also returns the
-    median ratio of end-to-end time to the sum of separately timed blocks."""
-    return measure_in_context(table_chains(net, settings.batch_size), settings,
-                              progress=progress)
+    the covering subnets, sharing out each subnet's end-to-end time), and the exported
+    subnets ``cfgs`` end to end, in ``passes`` alternating passes
+    (:func:`models.supernet.measure_alternating`). Returns the entries, the median ratio of
+    end-to-end time to the sum of separately timed blocks, and one statistic per config."""
+    g = torch.Generator().manual_seed(1)
+    nets = [(net.export_subnet(c).eval(),
+             torch.randn(settings.batch_size, net.arch.in_channels, c.resolution, c.resolution,
+                         generator=g)) for c in cfgs]
+    return measure_alternating(table_chains(net, settings.batch_size), nets, settings, passes,
+                               progress=progress)
 
 
 def predict_ms(table: Mapping[str, float], net: OFAMobileNetV3, cfg: OFAConfig) -> float:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.stats
 import torch
 from torch import nn
 
@@ -78,7 +79,8 @@ def fit_predictor(
 ) -> tuple[AccuracyPredictor, dict[str, Any]]:
     """Train a predictor on a random ``1 - holdout`` share of (encoding, accuracy) pairs and
     report its RMSE on the held-out rest (``rmse_heldout``, in accuracy fractions), next to
-    the RMSE of always predicting the training mean (``rmse_mean_baseline``)."""
+    the RMSE of always predicting the training mean (``rmse_mean_baseline``), and the Kendall
+    rank correlation of its predictions with the held-out accuracies."""
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
     if len(x) != len(y) or len(x) < 4:
@@ -108,8 +110,15 @@ def fit_predictor(
             return float("nan")
         return float(np.sqrt(np.mean((model.predict(x[idx]) - y[idx]) ** 2)))
 
+    def kendall(idx: np.ndarray) -> float:
+        """Rank agreement on ``idx``: what a search that compares subnets needs."""
+        if len(idx) < 2 or np.ptp(y[idx]) == 0:
+            return float("nan")
+        return float(scipy.stats.kendalltau(model.predict(x[idx]), y[idx]).statistic)
+
     metrics = {
         "rmse_heldout": rmse(hold),
+        "kendall_tau_heldout": kendall(hold),
         "rmse_train": rmse(train),
         "rmse_mean_baseline": float(np.sqrt(np.mean((y[hold] - float(yt.mean())) ** 2)))
         if n_hold else float("nan"),

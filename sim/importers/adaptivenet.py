@@ -23,8 +23,8 @@ from sim.importers.arch_params import (
     mobilenetv2_counts,
     resnet_subnet_counts,
 )
-from sim.importers.lut_error import prediction_error
 from sim.importers.source import SourceFile, load_json
+from sim.lut_error import prediction_error
 from sim.profile import (
     DeviceInfo,
     LatencyStats,

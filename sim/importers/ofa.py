@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.importers.arch_params import ofa_net_counts
-from sim.importers.lut_error import prediction_error
 from sim.importers.ofa_lut import layer_keys, missing_keys, predict_ms
 from sim.importers.source import SourceFile, load_json, load_yaml
+from sim.lut_error import prediction_error
 from sim.profile import (
     DeviceInfo,
     LatencyStats,
