@@ -15,9 +15,18 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from sim.atomic import write_text_atomic
+from sim.frozen import deep_freeze
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -28,10 +37,14 @@ __all__ = [
     "LookupTable",
     "Measured",
     "Outcomes",
+    "Pool",
     "Profile",
     "ProfileError",
     "Progressive",
     "Published",
+    "SearchCandidate",
+    "SearchRecord",
+    "SearchRun",
     "SplitPoint",
     "Task",
     "TransferBytes",
@@ -54,6 +67,9 @@ class _Frozen(BaseModel):
 
 NonNeg = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+Frozen = AfterValidator(deep_freeze)
+"""Containers inside a profile are made immutable (tuples, FrozenDicts): see sim.frozen."""
+FreeForm = Annotated[Any, Frozen]
 
 
 class Task(_Frozen):
@@ -131,7 +147,9 @@ class Variant(_Frozen):
     """One runnable model: a descendant, a subnet, a fixed model."""
 
     id: str = Field(min_length=1)
-    arch: dict[str, Any] | str = Field(description="architecture description or config")
+    arch: Annotated[dict[str, Any] | str, Frozen] = Field(
+        description="architecture description or config"
+    )
     params: int | None = Field(default=None, ge=0)
     weight_bytes: int = Field(ge=0, description="bytes of weights held in memory")
     peak_activation_bytes: int = Field(default=0, ge=0)
@@ -144,6 +162,11 @@ class Variant(_Frozen):
         default=False, description="trained on its own (a baseline), not part of the nested set"
     )
     load_ms: LoadTimes | None = None
+    blocks: tuple[str, ...] | None = Field(
+        default=None,
+        description="keys of pool.block_bytes this subnet holds in memory (supernets); "
+                    "switching loads only the blocks not already resident",
+    )
 
 
 class LookupTable(_Frozen):
@@ -151,12 +174,14 @@ class LookupTable(_Frozen):
 
     stem_ms: NonNeg = 0.0
     head_ms: NonNeg = 0.0
-    blocks: dict[str, NonNeg] = Field(description="block choice key -> latency in ms")
-    samples: list[dict[str, Any]] = Field(
+    blocks: Annotated[dict[str, NonNeg], Frozen] = Field(
+        description="block choice key -> latency in ms"
+    )
+    samples: Annotated[tuple[dict[str, Any], ...], Frozen] = Field(
         default_factory=list,
         description="sampled subnets: {'arch': ..., 'measured_ms': x, 'predicted_ms': y}",
     )
-    error: dict[str, float] = Field(
+    error: Annotated[dict[str, float], Frozen] = Field(
         default_factory=dict,
         description="over samples: 'n', 'mape', 'bias_pct', 'max_abs_pct' (percent), "
                     "'within_5pct', 'within_10pct' (fractions); see sim.lut_error",
@@ -169,7 +194,7 @@ class TransferBytes(_Frozen):
     fp32: NonNeg
     int8: NonNeg
     int8_lz4_mean: NonNeg = Field(description="mean bytes after int8 + bit-shuffle + LZ4")
-    int8_lz4_per_sample: list[int] | None = Field(
+    int8_lz4_per_sample: tuple[int, ...] | None = Field(
         default=None, description="per eval sample, aligned with outcomes"
     )
 
@@ -184,6 +209,12 @@ class SplitPoint(_Frozen):
         default=None, description="latency after the split to the final exit (server profile)"
     )
     bytes: TransferBytes
+    encode_ms: NonNeg | None = Field(
+        default=None, description="codec encode time at this split (default: progressive.codec_encode_ms)"
+    )
+    decode_ms: NonNeg | None = Field(
+        default=None, description="codec decode time at this split (default: progressive.codec_decode_ms)"
+    )
 
 
 class ExitPoint(_Frozen):
@@ -199,8 +230,8 @@ class ExitPoint(_Frozen):
 class Progressive(_Frozen):
     """Split points and exits of an early-exit network (SPINN)."""
 
-    splits: list[SplitPoint]
-    exits: list[ExitPoint]
+    splits: tuple[SplitPoint, ...]
+    exits: tuple[ExitPoint, ...]
     codec_encode_ms: NonNeg = 0.0
     codec_decode_ms: NonNeg = 0.0
     input_bytes: NonNeg = Field(default=0.0, description="bytes of one raw input (cloud-only)")
@@ -214,8 +245,8 @@ class Outcomes(_Frozen):
     """
 
     samples: int = Field(ge=1)
-    correct: dict[str, str]
-    confidence: dict[str, list[int]] = Field(default_factory=dict)
+    correct: Annotated[dict[str, str], Frozen]
+    confidence: Annotated[dict[str, tuple[int, ...]], Frozen] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _aligned(self) -> Outcomes:
@@ -230,6 +261,51 @@ class Outcomes(_Frozen):
         return self
 
 
+class SearchRun(_Frozen):
+    """One on-device search the profiler ran (AdaptiveNet), for one latency budget."""
+
+    budget_ms: NonNeg
+    seconds: NonNeg = Field(description="measured wall time of this search")
+    evaluated: int = Field(ge=0, description="subnets whose accuracy it measured")
+
+
+class SearchCandidate(_Frozen):
+    """A subnet an on-device search evaluated: what a re-search can choose at run time.
+
+    Its latency is the lookup table's prediction (``table_ms``; see ``lookup_table.error``)
+    and its accuracy the search's validation accuracy: neither is an end-to-end measurement.
+    """
+
+    id: str = Field(min_length=1)
+    arch: FreeForm
+    table_ms: NonNeg = Field(description="lookup-table latency on this device")
+    val_top1: Fraction = Field(description="accuracy on the search's validation split")
+    weight_bytes: int = Field(ge=0)
+    peak_activation_bytes: int = Field(default=0, ge=0)
+    blocks: tuple[str, ...] = Field(description="keys of pool.block_bytes it holds")
+
+
+class SearchRecord(_Frozen):
+    """The on-device searches behind a pool, so a simulated re-search costs their real time."""
+
+    seconds: NonNeg = Field(description="mean measured wall time of one search")
+    runs: tuple[SearchRun, ...] = ()
+    candidates: tuple[SearchCandidate, ...] = ()
+
+
+class Pool(_Frozen):
+    """Runtime adaptation data of a supernet (AdaptiveNet): the subnet pool to switch among,
+    the bytes of every block (switching loads only the blocks not resident), and the search
+    that built the pool."""
+
+    ids: tuple[str, ...] = Field(min_length=1, description="variant ids in the pool")
+    rule: str = Field(description="how the pool was chosen from the evaluated subnets")
+    block_bytes: Annotated[dict[str, int], Frozen] | None = Field(
+        default=None, description="block key (stem, head, table keys) -> weight bytes"
+    )
+    search: SearchRecord | None = None
+
+
 class Profile(_Frozen):
     """One family measured on one device (DESIGN 3.1)."""
 
@@ -239,13 +315,23 @@ class Profile(_Frozen):
     task: Task
     provenance: Provenance
     device: DeviceInfo
-    variants: list[Variant] = Field(min_length=1)
+    variants: tuple[Variant, ...] = Field(min_length=1)
     lookup_table: LookupTable | None = None
     progressive: Progressive | None = None
     outcomes: Outcomes | None = None
-    extra: dict[str, Any] = Field(
-        default_factory=dict, description="family-specific records (search logs, pools, timings)"
+    pool: Pool | None = None
+    extra: Annotated[dict[str, Any], Frozen] = Field(
+        default_factory=dict, description="family-specific records that no code reads (logs, notes)"
     )
+    _runnable_cache: tuple[tuple[int, int], dict[str, Variant]] | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal content (the private lookup cache does not count)."""
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # profiles are compared, never hashed
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -268,14 +354,40 @@ class Profile(_Frozen):
             unknown = set(self.outcomes.correct) - names
             if unknown:
                 raise ValueError(f"outcomes.correct: unknown variants/exits {sorted(unknown)}")
+        if self.pool is not None:
+            _check_pool(self.pool, self.variants, known)
         return self
 
     def variant(self, variant_id: str) -> Variant:
-        """The variant with this id; KeyError naming the known ids otherwise."""
-        for v in self.variants:
-            if v.id == variant_id:
-                return v
-        raise KeyError(f"{self.family}: no variant {variant_id!r}; known: {[v.id for v in self.variants]}")
+        """The variant (or search candidate, see :meth:`runnable`) with this id; KeyError
+        naming the known ids otherwise."""
+        found = self._runnable().get(variant_id)
+        if found is None:
+            raise KeyError(
+                f"{self.family}: no variant {variant_id!r}; known: {[v.id for v in self.variants]}"
+            )
+        return found
+
+    def _runnable(self) -> dict[str, Variant]:
+        """id -> Variant over variants and search candidates, built once per content (a
+        ``model_copy`` with new variants or pool rebuilds it)."""
+        key = (id(self.variants), id(self.pool))
+        if self._runnable_cache is not None and self._runnable_cache[0] == key:
+            return self._runnable_cache[1]
+        cache = {v.id: v for v in self.variants}
+        search = self.pool.search if self.pool is not None else None
+        for c in search.candidates if search is not None else ():
+            cache.setdefault(c.id, Variant(
+                id=c.id, arch=c.arch, weight_bytes=c.weight_bytes,
+                peak_activation_bytes=c.peak_activation_bytes,
+                latency_ms=LatencyStats(median=c.table_ms), top1=c.val_top1, blocks=c.blocks,
+            ))
+        self._runnable_cache = (key, cache)
+        return cache
+
+    def runnable_ids(self) -> tuple[str, ...]:
+        """Every id a plan may name: the variants, then the search candidates."""
+        return tuple(self._runnable())
 
     def nested(self) -> list[Variant]:
         """Variants of the multi-capacity set (not independent), smallest first."""
@@ -297,6 +409,11 @@ class Profile(_Frozen):
             return 0
         if old is None:
             return target.weight_bytes
+        previous = self.variant(old)
+        sizes = self.pool.block_bytes if self.pool is not None else None
+        if sizes is not None and target.blocks is not None and previous.blocks is not None:
+            resident = set(previous.blocks)
+            return sum(sizes[k] for k in target.blocks if k not in resident)
         if self.is_ancestor(new, old):
             return 0
         if self.is_ancestor(old, new):
@@ -311,6 +428,29 @@ class Profile(_Frozen):
                 return True
             cur = self.variant(cur).parent
         return False
+
+
+def _check_pool(pool: Pool, variants: tuple[Variant, ...], known: set[str]) -> None:
+    """Cross-references of the pool section (ValueError naming the field)."""
+    missing = [i for i in pool.ids if i not in known]
+    if missing:
+        raise ValueError(f"pool.ids: not variant ids: {missing}")
+    sizes = pool.block_bytes
+    cands = pool.search.candidates if pool.search is not None else ()
+    ids = [c.id for c in cands]
+    clash = sorted({i for i in ids if ids.count(i) > 1 or i in known})
+    if clash:
+        raise ValueError(f"pool.search.candidates: ids repeated or equal to a variant id: {clash}")
+    holders = [(f"variants.{i}.blocks", v.blocks) for i, v in enumerate(variants)]
+    holders += [(f"pool.search.candidates.{i}.blocks", c.blocks) for i, c in enumerate(cands)]
+    for where, blocks in holders:
+        if blocks is None:
+            continue
+        if sizes is None:
+            raise ValueError(f"{where}: needs pool.block_bytes to say what the blocks weigh")
+        unknown = [k for k in blocks if k not in sizes]
+        if unknown:
+            raise ValueError(f"{where}: unknown block keys {unknown[:3]} (not in pool.block_bytes)")
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -107,7 +107,7 @@ def test_adaptivenet_units_and_sizes(imported: dict[str, list[Path]]) -> None:
     assert all(v.weight_bytes <= original.weight_bytes for v in r50.variants)
     mbv2 = _by_name(imported["adaptivenet"], "rtx3090", "adaptivenet-mobilenetv2")
     assert mbv2.extra["size_derived_per_variant"] is False
-    assert mbv2.extra["duplicates_dropped"] == ["sub-0b1x0a00b00000000"]
+    assert list(mbv2.extra["duplicates_dropped"]) == ["sub-0b1x0a00b00000000"]
 
 
 def test_ofa_note10_lookup_error(imported: dict[str, list[Path]]) -> None:

@@ -23,6 +23,7 @@ from models.adaptivenet.latency import (
     measure_table,
     table_with_samples,
 )
+from models.adaptivenet.memory import block_bytes, candidate_record, subnet_blocks
 from models.adaptivenet.prefix_tree import ReuseEvaluator, reuse_speedup
 from models.adaptivenet.search import Candidate, evolve, pareto_pool
 from models.adaptivenet.space import SubnetConfig
@@ -42,7 +43,7 @@ from models.outcomes import build_outcomes, evaluate
 from models.registry import ModelsUserError
 from models.supernet import lookup_error
 from models.train import stage_seed
-from sim.profile import Profile, Task, Variant
+from sim.profile import Pool, Profile, SearchRecord, SearchRun, Task, Variant
 
 if TYPE_CHECKING:
     from models.adaptivenet.family import AdaptiveNetResNet
@@ -111,13 +112,15 @@ def profile_supernet(
                   "search_work_ratio": evaluator.blocks_naive / max(evaluator.blocks_run, 1)}
     unique = {c.cfg: c for c in evaluated}
     unique.setdefault(original, Candidate(original, l_orig, evaluator.evaluate([original])[0]))
-    pool = [c for c in pareto_pool(list(unique.values())) if c.cfg != original]
+    frontier = [c for c in pareto_pool(list(unique.values())) if c.cfg != original]
 
     variants: list[Variant] = []
     correct: dict[str, np.ndarray] = {}
     one = xs_test[:1].to(settings.torch_device)
     example = xs_test[: settings.batch_size]
-    entries = [("original", unique[original])] + [(f"pool-{k:02d}", c) for k, c in enumerate(pool)]
+    entries = [("original", unique[original])] + [
+        (f"pool-{k:02d}", c) for k, c in enumerate(frontier)
+    ]
     for vid, cand in entries:
         model = net.export_subnet(cand.cfg).eval()
         hits, _, top1 = evaluate(model, data.test, device=settings.torch_device)
@@ -126,12 +129,28 @@ def profile_supernet(
             id=vid, arch=_arch(cand.cfg), params=count_params(model),
             weight_bytes=weight_bytes(model), peak_activation_bytes=peak_activation_bytes(model, one),
             flops=count_flops(model, one), latency_ms=measure_latency(model, example, settings),
-            top1=top1,
+            top1=top1, blocks=subnet_blocks(net, cand.cfg),
         ))
+    in_variants = {cand.cfg for _, cand in entries}
+    others = sorted((c for c in unique.values() if c.cfg not in in_variants),
+                    key=lambda c: (c.latency_ms, c.cfg.key))
+    pool = Pool(
+        ids=tuple(vid for vid, _ in entries[1:]),
+        rule="latency/accuracy Pareto frontier of all evaluated candidates; the artifact's "
+             "dropping of the three fastest entries is not applied",
+        block_bytes=block_bytes(net),
+        search=SearchRecord(
+            seconds=float(np.mean([r["seconds"] for r in runs])),
+            runs=tuple(SearchRun(budget_ms=r["budget_ms"], seconds=r["seconds"],
+                                 evaluated=r["evaluated"]) for r in runs),
+            candidates=tuple(
+                candidate_record(net, c.cfg, f"cand-{k:03d}", c.latency_ms, c.accuracy, one)
+                for k, c in enumerate(others)
+            ),
+        ),
+    )
     train = fam.train_records(ckpt_dir)
     extra = {
-        "candidates": [{"arch": list(c.cfg.choices), "table_ms": c.latency_ms,
-                        "val_top1": c.accuracy} for c in unique.values()],
         "table_key_format": TABLE_KEY_FORMAT,
         "choices_per_block": [len(net.space.choices_at(i)) for i in range(net.space.positions)],
         "arch_codes": "0 original block, 1/2 merged block replacing 2/3 blocks, -1/-2 shrunk "
@@ -145,9 +164,6 @@ def profile_supernet(
         "search": {"seconds": float(sum(r["seconds"] for r in runs)), "runs": runs,
                    "population": spec.population, "generations": spec.generations},
         "reuse_evaluation": reuse,
-        "pool": {"ids": [vid for vid, _ in entries[1:]],
-                 "rule": "latency/accuracy Pareto frontier of all evaluated candidates; the "
-                         "artifact's dropping of the three fastest entries is not applied"},
         "train": {**train, "seconds": sum(r["seconds"] for r in train.values())},
         "supernet": net.to_config(),
     }
@@ -157,5 +173,5 @@ def profile_supernet(
                   eval_samples=len(xs_test)),
         provenance=measured_provenance(), device=device_info(settings), variants=variants,
         lookup_table=lookup_table(net.space, table, samples, error),
-        outcomes=build_outcomes(correct), extra=extra,
+        outcomes=build_outcomes(correct), pool=pool, extra=extra,
     )
