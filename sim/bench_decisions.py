@@ -60,7 +60,7 @@ def synthetic_profile(rng: np.random.Generator, family: str) -> Profile:
         task=Task(dataset="synthetic", classes=10, input_shape=(3, 32, 32), eval_samples=0),
         provenance=Measured(tool="synthetic generator (not a measurement)", tool_version="0"),
         device=DeviceInfo(name="synthetic", processor="none", framework="none"),
-        variants=variants,
+        variants=tuple(variants),
     )
 
 

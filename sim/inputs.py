@@ -7,6 +7,7 @@ trace, and every scheduler of a comparison sees the same workload and traces.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +18,23 @@ from sim.profile import Profile, ProfileError, load_profile
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.traces import Trace, TraceError, build_trace
 
-__all__ = ["RunInputs", "TimedEvent", "rng_for", "resolve", "load_inputs"]
+__all__ = ["RunInputs", "TimedEvent", "app_rng", "rng_for", "resolve", "load_inputs"]
 
 # stream roles: fixed numbers so results never depend on construction order
 ROLE_WORKLOAD, ROLE_LOAD, ROLE_BANDWIDTH, ROLE_SERVER, ROLE_APPS = 0, 1, 2, 3, 100
 
 
-def rng_for(seed: int, role: int) -> np.random.Generator:
+def rng_for(seed: int, role: int, *key: int) -> np.random.Generator:
     """The child random stream of one component."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(role,))))
+    seq = np.random.SeedSequence(seed, spawn_key=(role, *key))
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+def app_rng(seed: int, name: str) -> np.random.Generator:
+    """An app's frame-sampling stream, keyed by its name (not its place in the app list), so
+    reordering or adding apps leaves every other app's samples unchanged."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return rng_for(seed, ROLE_APPS, int.from_bytes(digest[:8], "little"))
 
 
 @dataclass(frozen=True)
@@ -91,10 +100,16 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
             profiles[app.family] = _profile(path, f"{where}: apps[{i}].family")
     server_profiles: dict[str, Profile] = {}
     if sc.server is not None:
-        for fam in profiles:
+        for fam, prof in profiles.items():
             path = pdir / sc.server.name / f"{fam}.json"
-            if path.exists():
-                server_profiles[fam] = _profile(path, f"{where}: server.name")
+            if prof.kind != "progressive" and not path.exists():
+                continue  # only split-capable families run on the server
+            srv = _profile(path, f"{where}: server.name")
+            mismatch = server_mismatch(prof, srv)
+            if mismatch:
+                raise ScenarioError(f"{where}: server.name: {path} does not describe the same "
+                                    f"network as the device's {fam} profile ({mismatch})")
+            server_profiles[fam] = srv
     d = sc.duration_s
     load = _trace(sc.device.background_load, base, d, sc.seed, ROLE_LOAD, f"{where}: device.background_load")
     if load.values.max(initial=0.0) >= 1.0:
@@ -105,7 +120,28 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
                            f"{where}: network.bandwidth_mbps")
     if sc.server is not None:
         server_load = _trace(sc.server.load, base, d, sc.seed, ROLE_SERVER, f"{where}: server.load")
+        if server_load.values.max(initial=0.0) >= 1.0:
+            raise ScenarioError(f"{where}: server.load: values must be below 1 (a fraction; "
+                                "use server.down for an unavailable server)")
     return RunInputs(sc, src, profiles, server_profiles, load, bandwidth, server_load, _events(sc))
+
+
+def server_mismatch(device: Profile, server: Profile) -> str | None:
+    """Why a server profile cannot be paired with a device profile (None if it can): both
+    must describe one network (same task, variants and split points), measured on two
+    machines."""
+    if device.task != server.task:
+        return "different task"
+    dv = {v.id: v.weight_bytes for v in device.variants}
+    sv = {v.id: v.weight_bytes for v in server.variants}
+    if dv != sv:
+        return "different variants or weight sizes"
+    dp, sp = device.progressive, server.progressive
+    if (dp is None) != (sp is None):
+        return "one of them has no split points"
+    if dp is not None and sp is not None and [s.name for s in dp.splits] != [s.name for s in sp.splits]:
+        return "different split points"
+    return None
 
 
 def load_inputs(path: str | os.PathLike[str], seed: int | None = None) -> RunInputs:

@@ -19,13 +19,16 @@ import yaml
 from sim.atomic import write_text_atomic
 from sim.engine.world import EngineResult
 
-__all__ = ["APP_KEYS", "compute_metrics", "frame_rows", "write_outputs"]
+__all__ = ["APP_KEYS", "FRAME_KEYS", "compute_metrics", "frame_rows", "write_outputs"]
 
 APP_KEYS = (
     "accuracy", "fps", "latency_ms_mean", "latency_ms_p95", "frames", "processed", "dropped",
-    "deadline_misses", "energy_j", "switches", "switch_s", "load_s", "active_s",
-    "decision_ms_median",
+    "failed", "deadline_misses", "offloaded", "early_exits", "fallbacks", "timeouts",
+    "sent_mb", "device_s", "radio_s", "server_s", "energy_j", "radio_energy_j", "switches",
+    "switch_s", "load_s", "active_s", "decision_ms_median",
 )
+FRAME_KEYS = ("app", "arrival_s", "finish_s", "latency_ms", "correct", "variant", "exit",
+              "offloaded", "fallback", "goal_ms")
 
 
 def _r(x: float | None, nd: int = 6) -> float | None:
@@ -44,24 +47,39 @@ def _median_ms(walls: list[float]) -> float | None:
     return float(np.median(walls) * 1000.0) if walls else None
 
 
+def _early_exit_names(res: EngineResult, family: str) -> set[str]:
+    prog = res.inputs.profiles[family].progressive
+    return {e.name for e in prog.exits if e.flops_fraction < 1.0} if prog is not None else set()
+
+
 def compute_metrics(res: EngineResult) -> dict[str, Any]:
-    """``{'scenario', 'scheduler', 'seed', 'overall': {...}, 'apps': {name: {...}}}``."""
+    """``{'scenario', 'scheduler', 'seed', 'overall': {...}, 'apps': {name: {...}}}``.
+
+    Energy: idle power all the time, ``busy_w - idle_w`` times the device compute the apps
+    used, ``radio_j_per_byte`` per byte sent and ``radio_tx_w`` while the radio sends (each
+    app is charged its share of the sending time). ``device_s``/``server_s`` are compute in
+    full-device/full-server seconds; ``radio_s`` the app's share of the radio's sending time.
+    """
     sc = res.inputs.scenario
     power = sc.device.power
     timing = sc.metrics.timing
     dyn_w = power.busy_w - power.idle_w
     apps: dict[str, dict[str, Any]] = {}
     all_lat, all_correct, total_active, total_processed = [], [], 0.0, 0
-    misses_total = 0
     for name, app in res.apps.items():
         rec = app.record
         if rec.arrived == 0 and rec.active_s == 0.0:
             continue
-        lat = (np.asarray(rec.finish) - np.asarray(rec.arrival)) * 1000.0
-        correct = np.asarray(rec.correct, dtype=bool)
+        cols = list(zip(*rec.frames)) if rec.frames else [()] * 8
+        arrival = np.asarray(cols[0], dtype=np.float64)
+        lat = (np.asarray(cols[1], dtype=np.float64) - arrival) * 1000.0
+        correct = np.asarray(cols[2], dtype=bool)
+        goals = np.asarray(cols[7], dtype=np.float64)
+        early = _early_exit_names(res, app.spec.family)
         mean, p95 = _latency_stats(lat)
-        misses = int((lat > app.goal_ms + 1e-9).sum())
         walls = [w for w, names in zip(res.decision_wall_s, res.decision_apps) if name in names]
+        device_s = res.work_done.get(name, 0.0)
+        radio_j = power.radio_j_per_byte * rec.sent_bytes + power.radio_tx_w * rec.radio_s
         apps[name] = {
             "accuracy": _r(correct.mean()) if correct.size else None,
             "fps": _r(len(lat) / rec.active_s) if rec.active_s > 0 else None,
@@ -70,8 +88,18 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
             "frames": rec.arrived,
             "processed": len(lat),
             "dropped": rec.dropped,
-            "deadline_misses": misses,
-            "energy_j": _r(dyn_w * res.work_done.get(name, 0.0)),
+            "failed": rec.failed,
+            "deadline_misses": int((lat > goals + 1e-9).sum()),
+            "offloaded": int(sum(cols[5])),
+            "early_exits": int(sum(1 for e in cols[4] if e in early)),
+            "fallbacks": int(sum(cols[6])),
+            "timeouts": rec.timeouts,
+            "sent_mb": _r(rec.sent_bytes / 1e6),
+            "device_s": _r(device_s),
+            "radio_s": _r(rec.radio_s),
+            "server_s": _r(res.server_work.get(name, 0.0)),
+            "energy_j": _r(dyn_w * device_s + radio_j),
+            "radio_energy_j": _r(radio_j),
             "switches": rec.switches,
             "switch_s": _r(rec.switch_s),
             "load_s": _r(rec.load_s),
@@ -82,24 +110,31 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
         all_correct.append(correct)
         total_active += rec.active_s
         total_processed += len(lat)
-        misses_total += misses
     lat = np.concatenate(all_lat) if all_lat else np.empty(0)
     correct = np.concatenate(all_correct) if all_correct else np.empty(0, bool)
     mean, p95 = _latency_stats(lat)
-    energy = power.idle_w * res.duration_s + dyn_w * sum(res.work_done.values())
+    radio_j = sum(a["radio_energy_j"] or 0.0 for a in apps.values())
+    energy = power.idle_w * res.duration_s + dyn_w * sum(res.work_done.values()) + radio_j
+
+    def total(key: str) -> float:
+        return sum(a[key] or 0 for a in apps.values())
+
     overall = {
         "accuracy": _r(correct.mean()) if correct.size else None,
         "fps": _r(total_processed / total_active) if total_active > 0 else None,
         "latency_ms_mean": _r(mean),
         "latency_ms_p95": _r(p95),
-        "frames": sum(a["frames"] for a in apps.values()),
-        "processed": total_processed,
-        "dropped": sum(a["dropped"] for a in apps.values()),
-        "deadline_misses": misses_total,
+        **{k: int(total(k)) for k in ("frames", "processed", "dropped", "failed",
+                                      "deadline_misses", "offloaded", "early_exits",
+                                      "fallbacks", "timeouts", "switches")},
+        "sent_mb": _r(total("sent_mb")),
+        "device_s": _r(sum(res.work_done.values())),
+        "radio_s": _r(res.link_busy_s),
+        "server_s": _r(sum(res.server_work.values())),
         "energy_j": _r(energy),
-        "switches": sum(a["switches"] for a in apps.values()),
-        "switch_s": _r(sum(a["switch_s"] or 0.0 for a in apps.values())),
-        "load_s": _r(sum(a["load_s"] or 0.0 for a in apps.values())),
+        "radio_energy_j": _r(radio_j),
+        "switch_s": _r(total("switch_s")),
+        "load_s": _r(total("load_s")),
         "active_s": _r(total_active),
         "decision_ms_median": _r(_median_ms(res.decision_wall_s)) if timing else None,
         "decisions": len(res.decision_wall_s),
@@ -120,13 +155,14 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
 
 
 def frame_rows(res: EngineResult) -> list[dict[str, Any]]:
-    """Every processed frame as a plain row (pandas.DataFrame(rows) reads it directly)."""
+    """Every frame with a result as a plain row (pandas.DataFrame(rows) reads it directly)."""
     rows = []
     for name, app in res.apps.items():
-        rec = app.record
-        for a, f, c, v in zip(rec.arrival, rec.finish, rec.correct, rec.variant):
-            rows.append({"app": name, "arrival_s": a, "finish_s": f,
-                         "latency_ms": (f - a) * 1000.0, "correct": c, "variant": v})
+        for f in app.record.rows():
+            rows.append({"app": name, "arrival_s": f.arrival_s, "finish_s": f.finish_s,
+                         "latency_ms": (f.finish_s - f.arrival_s) * 1000.0,
+                         "correct": f.correct, "variant": f.variant, "exit": f.exit,
+                         "offloaded": f.offloaded, "fallback": f.fallback, "goal_ms": f.goal_ms})
     return rows
 
 
@@ -152,9 +188,11 @@ def write_outputs(
             [[name] + [m[k] for k in APP_KEYS] for name, m in metrics["apps"].items()],
             ["app", *APP_KEYS])),
         write_text_atomic(out / "timeline.csv", _csv(
-            [[f"{t:.6f}", app, var, f"{share:.6f}", reason]
-             for t, app, var, share, reason in res.timeline],
-            ["t_s", "app", "variant", "share", "reason"])),
+            [[f"{d.t_s:.6f}", d.app, d.variant, f"{d.share:.6f}",
+              "" if d.split is None else d.split,
+              "" if d.threshold is None else f"{d.threshold:g}", d.reason]
+             for d in res.timeline],
+            ["t_s", "app", "variant", "share", "split", "threshold", "reason"])),
         write_text_atomic(out / "timing.json", json.dumps({
             "scheduler": res.scheduler,
             "decisions": len(res.decision_wall_s),
@@ -167,7 +205,6 @@ def write_outputs(
     ]
     if sc.metrics.frames_csv:
         rows = frame_rows(res)
-        keys = ["app", "arrival_s", "finish_s", "latency_ms", "correct", "variant"]
         written.append(write_text_atomic(out / "frames.csv", _csv(
-            [[r[k] for k in keys] for r in rows], keys)))
+            [[r[k] for k in FRAME_KEYS] for r in rows], list(FRAME_KEYS))))
     return written

@@ -178,7 +178,7 @@ class LookupTable(_Frozen):
         description="block choice key -> latency in ms"
     )
     samples: Annotated[tuple[dict[str, Any], ...], Frozen] = Field(
-        default_factory=list,
+        default=(),
         description="sampled subnets: {'arch': ..., 'measured_ms': x, 'predicted_ms': y}",
     )
     error: Annotated[dict[str, float], Frozen] = Field(

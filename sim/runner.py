@@ -41,8 +41,7 @@ class RunResult:
         return frame_rows(self.engine)
 
     def timeline(self) -> list[dict[str, Any]]:
-        return [{"t_s": t, "app": a, "variant": v, "share": s, "reason": r}
-                for t, a, v, s, r in self.engine.timeline]
+        return [d._asdict() for d in self.engine.timeline]
 
 
 def resolved_scenario(inputs: RunInputs) -> dict[str, Any]:

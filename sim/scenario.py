@@ -7,6 +7,7 @@ Errors name the file, the key path and what was expected, in one line, so that
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,16 @@ class _Frozen(BaseModel):
 
 
 PosFloat = Field(gt=0, allow_inf_nan=False)
+MAX_DURATION_S = 30 * 86400.0
+"""Longest simulated time accepted (30 days): anything longer is almost surely a unit slip."""
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
+def _windows(v: list[tuple[float, float]], what: str) -> list[tuple[float, float]]:
+    for a, b in v:
+        if not 0 <= a < b:
+            raise ValueError(f"{what} [{a}, {b}] must have 0 <= start < end")
+    return v
 
 
 class SchedulerSpec(_Frozen):
@@ -52,6 +63,16 @@ class SchedulerSpec(_Frozen):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
     label: str | None = Field(default=None, description="name in results; defaults to name")
+
+    @model_validator(mode="after")
+    def _safe_key(self) -> SchedulerSpec:
+        if not _SAFE_NAME.fullmatch(self.key):
+            field = "label" if self.label is not None else "name"
+            raise ValueError(
+                f"{field} {self.key!r} becomes a folder name: use 1-100 letters, digits and "
+                "'._+-', starting with a letter or digit"
+            )
+        return self
 
     @property
     def key(self) -> str:
@@ -86,24 +107,39 @@ class DeviceSpec(_Frozen):
 
 
 class ServerSpec(_Frozen):
-    """Optional edge/cloud server: its profile folder and load trace."""
+    """Optional edge/cloud server: its profile folder, load trace and down windows."""
 
-    name: str
-    load: TraceSpecOrNumber = Field(default=0.0, validate_default=True)
+    name: str = Field(min_length=1, description="profile folder of the server, e.g. gpu-h100")
+    load: TraceSpecOrNumber = Field(
+        default=0.0, validate_default=True, description="fraction of the server taken by others"
+    )
+    down: list[tuple[float, float]] = Field(
+        default_factory=list, description="[start, end) windows in s when the server answers nothing"
+    )
+
+    @model_validator(mode="after")
+    def _down_ordered(self) -> ServerSpec:
+        _windows(self.down, "down window")
+        return self
 
 
 class NetworkSpec(_Frozen):
     """Optional device-server link."""
 
     bandwidth_mbps: TraceSpecOrNumber
-    rtt_ms: float = Field(default=20.0, ge=0)
-    outages: list[tuple[float, float]] = Field(default_factory=list)
+    rtt_ms: float = Field(default=20.0, ge=0, allow_inf_nan=False)
+    outages: list[tuple[float, float]] = Field(
+        default_factory=list, description="[start, end) windows in s with no connectivity"
+    )
+    timeout_factor: float = Field(
+        default=2.0, gt=0, allow_inf_nan=False,
+        description="an offloaded frame with no answer after this many times its predicted "
+                    "transfer + round trip + server time is finished on the device",
+    )
 
     @model_validator(mode="after")
     def _outages_ordered(self) -> NetworkSpec:
-        for a, b in self.outages:
-            if not 0 <= a < b:
-                raise ValueError(f"outage [{a}, {b}] must have 0 <= start < end")
+        _windows(self.outages, "outage")
         return self
 
 
@@ -126,6 +162,11 @@ class AppSpec(_Frozen):
     accuracy_floor: float = Field(default=0.0, ge=0, le=1)
     priority: float = Field(default=1.0, gt=0)
     spinn: SpinnSpec | None = None
+    upload_bytes: int | None = Field(
+        default=None, gt=0,
+        description="bytes of one encoded camera frame sent by cloud-only execution "
+                    "(default: the profile's raw input size)",
+    )
 
     @property
     def goal_ms(self) -> float:
@@ -168,6 +209,10 @@ class EngineSpec(_Frozen):
 
     queue_length: int = Field(default=1, ge=1, description="frames waiting per app (latest kept)")
     work_conserving: bool = True
+    pipelined: bool = Field(
+        default=True,
+        description="device, link and server work on different frames of an app at once",
+    )
 
 
 class MetricsSpec(_Frozen):
@@ -185,7 +230,7 @@ class Scenario(_Frozen):
 
     name: str = Field(min_length=1)
     seed: int = Field(default=0, ge=0)
-    duration_s: float = Field(gt=0)
+    duration_s: float = Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)
     profiles_dir: str = Field(default="../profiles", description="relative to the scenario file")
     schedulers: list[SchedulerSpec] = Field(min_length=1)
     device: DeviceSpec
@@ -219,6 +264,9 @@ class Scenario(_Frozen):
                 raise ValueError(f"random_workload.pool: unknown apps {unknown}; apps are {names}")
         if not self.events and self.random_workload is None:
             raise ValueError("give 'events' or 'random_workload', else no app ever launches")
+        if (self.server is None) != (self.network is None):
+            given, missing = ("server", "network") if self.network is None else ("network", "server")
+            raise ValueError(f"{given} is given without {missing}: offloading needs both")
         return self
 
     def app(self, name: str) -> AppSpec:

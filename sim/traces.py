@@ -302,6 +302,23 @@ class Trace:
             raise ValueError(f"clipped needs 0 <= lo <= hi, got lo={lo}, hi={hi}")
         return Trace(self._times, np.clip(self._values, lo, hi))
 
+    def complement(self) -> Trace:
+        """``max(0, 1 - value)``: the capacity left by a load fraction."""
+        return Trace(self._times, np.maximum(0.0, 1.0 - self._values))
+
+    def zeroed(self, windows: Sequence[tuple[float, float]]) -> Trace:
+        """The value forced to 0 on each ``[start, end)`` window (outages, a server down).
+
+        Windows may overlap; after a window the trace's own value resumes."""
+        if not windows:
+            return self
+        cuts = sorted({0.0, *self._t, *(float(t) for w in windows for t in w)})
+        vals = [self.value_at(t) for t in cuts]
+        for i, t in enumerate(cuts):
+            if any(a <= t < b for a, b in windows):
+                vals[i] = 0.0
+        return Trace(cuts, vals)
+
     def looped(self, duration_s: float, period_s: float | None = None) -> Trace:
         """The trace repeated every ``period_s`` until it covers [0, duration_s).
 

@@ -102,7 +102,9 @@ def test_upgrade_inside_nested_model_loads_only_new_bytes(tmp_path):
     rec = res.apps["a"].record
     # initial load 10 MB at 100 MB/s = 0.1 s, so frame 0 (t=0) starts at .1 and ends .11
     assert frames(res, "a")[0] == (0.0, 0.11)
-    # at t=1 upgrade: 20 new MB -> 0.2 s stall; frame at 1.0 waits, runs 1.2 -> 1.22
-    assert (1.0, 1.22) in frames(res, "a")
+    # the frame arriving at t=1 starts before the decision of that instant (world.py's
+    # order), on d0: 1.0 -> 1.01; then the upgrade loads 20 new MB (0.2 s stall, to 1.21);
+    # the frame at 1.5 runs on d1 (20 ms)
+    assert frames(res, "a") == [(0.0, 0.11), (0.5, 0.51), (1.0, 1.01), (1.5, 1.52)]
     assert rec.switches == 1 and rec.switch_s == pytest.approx(0.2)
     assert rec.load_s == pytest.approx(0.1)

@@ -1,71 +1,106 @@
-"""One app's camera stream and inference worker.
+"""One app: its camera, its device stage and, for split plans, its frames on link and server.
 
-Frames arrive at ``launch + k / fps``. Arrivals are counted analytically, not simulated one
-event each: when the worker becomes free it takes the oldest of the newest ``queue_length``
-frames not yet consumed, and every older one is dropped (latest-frame semantics). That is
-exactly what a per-frame simulation with a bounded replace-oldest queue would do, at one
-event per processed frame instead of two or three.
+Camera. Frames arrive at ``launch + k / fps``. Arrivals are counted analytically, not
+simulated one event each: when the device stage becomes free it takes the oldest of the
+newest ``queue_length`` frames not yet consumed, and every older one is dropped
+(latest-frame semantics), exactly what a per-frame simulation with a bounded replace-oldest
+queue would do, at one event per processed frame.
+
+Pipeline (``engine.pipelined``, default on). Device, link and server are separate resources
+and an app has at most one frame on each: the device may run frame k+1 while frame k is on
+the link or the server. A frame that finishes its device part while the app's link stage is
+busy waits, holding the device stage (blocking after service). Propagation (half the round
+trip each way) holds no stage; a transfer does not start while an earlier frame of the app
+waits at the server (flow control), so nothing piles up there. Server jobs of one app run in
+order. With ``pipelined: false`` a frame enters the device only after the previous one has
+its answer. Cloud-only frames have no device part: the camera frame is taken when the link
+stage is free.
+
+Failures (SPINN 2.7). An offloaded frame that has no answer by its deadline (``timeout_factor``
+times the predicted transfer + round trip + server time), or that is ready to send while the
+link is down, is finished on the device from the split (see :mod:`sim.engine.routes`); such
+work runs before the next camera frame. A plan with ``local_fallback: false`` (cloud-only
+baselines) loses the frame instead (counted as failed).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
-from sim.engine.processor import Job, SharedProcessor
+from sim.engine.link import BYTES_PER_MBIT, Link
+from sim.engine.monitors import Monitors
+from sim.engine.processor import Job, SharedProcessor, at
+from sim.engine.records import AppRecord
+from sim.engine.routes import Route
+from sim.engine.server import Server
 from sim.profile import Profile
 from sim.scenario import AppSpec
 
-__all__ = ["AppRecord", "AppRuntime"]
+__all__ = ["AppRuntime", "EngineContext", "P_DEADLINE", "P_NORMAL"]
 
 _BATCH = 4096
 _ARRIVAL_EPS = 1e-9
+P_NORMAL = 1
+"""frame and resource events"""
+P_DEADLINE = 2
+"""offload deadlines: an answer arriving at the deadline instant still counts"""
 
 
 @dataclass
-class AppRecord:
-    """Everything measured about one app during a run (plain lists: cheap to append)."""
+class EngineContext:
+    """What every app shares: the clock, the resources, the monitors, the settings."""
 
-    name: str
-    arrival: list[float] = field(default_factory=list)
-    finish: list[float] = field(default_factory=list)
-    correct: list[bool] = field(default_factory=list)
-    variant: list[str] = field(default_factory=list)
-    arrived: int = 0
-    dropped: int = 0
-    active_s: float = 0.0
-    switches: int = 0
-    switch_s: float = 0.0
-    load_s: float = 0.0
-    loaded_bytes: int = 0
+    env: simpy.Environment
+    device: SharedProcessor
+    link: Link | None
+    server: Server | None
+    monitors: Monitors
+    storage_bytes_per_s: float
+    queue_length: int
+    pipelined: bool
+    timeout_factor: float
+    on_link_trouble: Callable[[str, str], None]
+    """(app, what) when an offload times out or finds the link down"""
+
+
+class Frame:
+    """A frame after its device part, while it is offloaded (or finished locally)."""
+
+    __slots__ = ("arrival", "sample", "route", "goal_ms", "state", "sent_at", "link_done",
+                 "at_server", "served_at", "fallback", "bern")
+
+    def __init__(self, arrival: float, sample: int, route: Route, goal_ms: float,
+                 fallback: bool, bern: bool) -> None:
+        self.arrival = arrival
+        self.sample = sample
+        self.route = route
+        self.goal_ms = goal_ms
+        self.state = "hold"  # hold, link, up, queued, server, down, local, done
+        self.sent_at = 0.0
+        self.link_done = 0.0
+        self.at_server = 0.0
+        self.served_at = 0.0
+        self.fallback = fallback
+        self.bern = bern
 
 
 class AppRuntime:
-    """Camera + worker of one app inside the engine."""
+    """Camera, device stage and offload pipeline of one app inside the engine."""
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        spec: AppSpec,
-        profile: Profile,
-        processor: SharedProcessor,
-        rng: np.random.Generator,
-        storage_bytes_per_s: float,
-        queue_length: int,
-        on_frame: Callable[[AppRuntime, float, float], None],
-    ) -> None:
-        self.env = env
+    def __init__(self, ctx: EngineContext, spec: AppSpec, profile: Profile,
+                 rng: np.random.Generator) -> None:
+        self.ctx = ctx
+        self.env = ctx.env
         self.spec = spec
+        self.name = spec.name
         self.profile = profile
-        self.processor = processor
         self.rng = rng
-        self.storage_bytes_per_s = storage_bytes_per_s
-        self.queue_length = queue_length
-        self.on_frame = on_frame
         self.record = AppRecord(spec.name)
         self.priority = spec.priority
         self.goal_ms = spec.goal_ms
@@ -74,19 +109,28 @@ class AppRuntime:
         self.variant: str | None = None  # loaded model
         self.share = 0.0
         self.target: str | None = None  # variant the current plan wants
+        self.route: Route | None = None
+        self.local_fallback = True
         self._t0 = 0.0
         self._next = 0  # first frame index not yet consumed or dropped
-        self._busy = False  # a job is in the processor
-        self._frame_arrival = 0.0
+        self._launched_at = 0.0
         self._stalled_until = -math.inf
         self._wait_version = 0
-        self._launched_at = 0.0
-        self._samples = np.empty(0, dtype=np.int64)
+        self._job = Job(spec.name, 0.0, self._device_done)
+        self._dev_busy = False
+        self._dev_frame: Frame | None = None  # a fallback being finished on the device
+        self._cur_arrival = 0.0
+        self._cur_sample = 0
+        self._cur_route: Route | None = None
+        self._hold: Frame | None = None
+        self._local: deque[Frame] = deque()
+        self._link_frame: Frame | None = None
+        self._server_queue: deque[Frame] = deque()
+        self._server_frame: Frame | None = None
+        self._flying: set[Frame] = set()
+        self._samples: list[int] = []
         self._sample_pos = 0
-        self._correct_bits: dict[str, np.ndarray] = {}
         self._n_eval = profile.outcomes.samples if profile.outcomes else 0
-        self._work = {v.id: v.latency_ms.median / 1000.0 for v in profile.variants}
-        self._top1 = {v.id: v.top1 for v in profile.variants}
 
     # -- lifecycle -------------------------------------------------------------------------
     def launch(self) -> None:
@@ -95,44 +139,61 @@ class AppRuntime:
         self._next = 0
         self.variant = None
         self.target = None
+        self.route = None
 
     def exit(self) -> None:
-        """Stop: the in-flight frame and every waiting frame count as dropped."""
+        """Stop: every frame in flight or waiting counts as dropped."""
         if not self.running:
             return
         now = self.env.now
-        if self._busy:
-            self.processor.cancel(self.spec.name)
-            self._busy = False
-            self.record.dropped += 1
+        self._abandon()
         self._drop_pending(now)
-        self.processor.forget(self.spec.name)
+        self.ctx.device.forget(self.name)
         self.record.active_s += now - self._launched_at
         self.running = False
         self.variant = None
         self.target = None
+        self.route = None
         self._wait_version += 1
 
-    def apply(self, variant: str | None, share: float) -> None:
+    def apply(self, variant: str | None, share: float, route: Route | None,
+              local_fallback: bool = True) -> None:
         """Adopt a plan entry (``variant=None`` pauses the app and unloads its model)."""
         self.share = share if variant is not None else 0.0
-        self.processor.set_weight(self.spec.name, self.share)
+        self.ctx.device.set_weight(self.name, self.share)
         self.target = variant
-        if variant is None:
-            if self._busy:  # pausing unloads the model: the frame in flight is lost
-                self.processor.cancel(self.spec.name)
-                self._busy = False
-                self.record.dropped += 1
+        self.route = route
+        self.local_fallback = local_fallback
+        if variant is None:  # pausing unloads the model: what is in flight is lost
+            self._abandon()
             self.variant = None
             self._stalled_until = -math.inf
             return
-        if not self._busy:
-            self._maybe_switch_then_start()
+        self._kick()
 
-    # -- frames ----------------------------------------------------------------------------
-    def _arrived_by(self, t: float) -> int:
-        return int(math.floor((t - self._t0) / self.period + _ARRIVAL_EPS)) + 1
+    def _abandon(self) -> None:
+        """Drop the frame on the device and every frame past it (held, sent, finishing
+        locally: all of them are in ``_flying``)."""
+        rec = self.record
+        if self._dev_busy:
+            self.ctx.device.cancel(self.name)
+            self._dev_busy = False
+            if self._dev_frame is None:
+                rec.dropped += 1
+        self._dev_frame = None
+        self._hold = None
+        for f in self._flying:
+            f.state = "done"
+        rec.dropped += len(self._flying)
+        self._flying.clear()
+        self._local.clear()
+        for res in (self.ctx.link, self.ctx.server):
+            if res is not None:
+                res.cancel(self.name)
+        self._link_frame = self._server_frame = None
+        self._server_queue.clear()
 
+    # -- camera ------------------------------------------------------------------------------
     def _drop_pending(self, now: float) -> None:
         # frames strictly before ``now`` arrived; one consumed at ``now`` itself counts too
         n = max(self._next, int(math.ceil((now - self._t0) / self.period - _ARRIVAL_EPS)))
@@ -141,91 +202,263 @@ class AppRuntime:
             self._next = n
         self.record.arrived += n
 
-    def _maybe_switch_then_start(self) -> None:
-        now = self.env.now
-        if self.target is None or not self.running:
+    def _draw(self) -> int:
+        pos = self._sample_pos
+        if pos >= len(self._samples):
+            high = self._n_eval if self._n_eval else 1_000_000_000
+            self._samples = self.rng.integers(0, high, size=_BATCH).tolist()
+            pos = 0
+        self._sample_pos = pos + 1
+        return self._samples[pos]
+
+    # -- device stage ------------------------------------------------------------------------
+    def _kick(self) -> None:
+        """The device stage may be free: start the next piece of work, if any."""
+        if (self._dev_busy or self._hold is not None or self.target is None
+                or not self.running):
             return
+        now = self.env.now
         if now < self._stalled_until:
             return
         if self.variant != self.target:
-            nbytes = self.profile.switch_bytes(self.variant, self.target)
-            delay = nbytes / self.storage_bytes_per_s
-            if self.variant is not None:
-                self.record.switches += 1
-                self.record.switch_s += delay
-            else:
-                self.record.load_s += delay
-            self.record.loaded_bytes += nbytes
-            self.variant = self.target
-            if delay > 0.0:
-                self._stalled_until = now + delay
-                self._wait_version += 1
-                version = self._wait_version
-                ev = self.env.timeout(delay)
-                ev.callbacks.append(lambda _e: self._resume(version))
-                return
-        self._start_next()
-
-    def _resume(self, version: int) -> None:
-        if version == self._wait_version and self.running and not self._busy:
-            self._maybe_switch_then_start()
-
-    def _start_next(self) -> None:
-        now = self.env.now
-        n = self._arrived_by(now)
+            self._switch(now)
+            return
+        if self._local:
+            frame = self._local.popleft()
+            self._dev_frame = frame
+            self._dev_busy = True
+            job = self._job
+            job.work = frame.route.fallback_work[frame.sample]
+            self.ctx.device.submit(job)
+            return
+        route = self.route
+        if route is None:
+            return
+        if self._flying and not self.ctx.pipelined:
+            return
+        cloud = route.split == "input"
+        if cloud and (self._link_frame is not None or self._server_queue):
+            return
+        n = int(math.floor((now - self._t0) / self.period + _ARRIVAL_EPS)) + 1
         pending = n - self._next
-        if pending <= 0:
-            # idle until the next frame arrives
-            t_next = self._t0 + n * self.period
+        if pending <= 0:  # idle until the next frame arrives
             self._wait_version += 1
             version = self._wait_version
-            ev = self.env.timeout(max(0.0, t_next - now))
-            ev.callbacks.append(lambda _e: self._resume(version))
+            delay = self._t0 + n * self.period - now
+            at(self.env, delay if delay > 0.0 else 0.0, lambda _e: self._resume(version))
             return
-        keep = min(pending, self.queue_length)
+        keep = self.ctx.queue_length if pending > self.ctx.queue_length else pending
         self.record.dropped += pending - keep
         idx = n - keep
         self._next = idx + 1
-        self._frame_arrival = self._t0 + idx * self.period
-        assert self.variant is not None
-        work = self._work[self.variant]
-        self._busy = True
-        self.processor.submit(Job(self.spec.name, work, self._done))
+        self._cur_arrival = self._t0 + idx * self.period
+        r = self._draw()
+        s = r if self._n_eval else 0
+        self._cur_sample = r
+        self._cur_route = route
+        work = route.device_work[s]
+        if work <= 0.0:
+            self._after_device(route, r, s)
+            return
+        self._dev_busy = True
+        job = self._job
+        job.work = work
+        self.ctx.device.submit(job)
 
-    def _done(self, job: Job) -> None:
-        now = self.env.now
-        self._busy = False
+    def _switch(self, now: float) -> None:
         rec = self.record
-        rec.arrival.append(self._frame_arrival)
-        rec.finish.append(now)
-        rec.correct.append(self._sample_correct())
-        assert self.variant is not None
-        rec.variant.append(self.variant)
-        self.on_frame(self, now - self._frame_arrival, job.work)
-        if self.running:
-            self._maybe_switch_then_start()
+        assert self.target is not None
+        nbytes = self.profile.switch_bytes(self.variant, self.target)
+        delay = nbytes / self.ctx.storage_bytes_per_s
+        if self.variant is not None:
+            rec.switches += 1
+            rec.switch_s += delay
+        else:
+            rec.load_s += delay
+        rec.loaded_bytes += nbytes
+        self.variant = self.target
+        if delay > 0.0:
+            self._stalled_until = now + delay
+            self._wait_version += 1
+            version = self._wait_version
+            at(self.env, delay, lambda _e: self._resume(version))
+            return
+        self._kick()
 
-    # -- accuracy --------------------------------------------------------------------------
-    def _sample_correct(self) -> bool:
-        """Correctness of one frame: a real eval sample's outcome, else Bernoulli(top1)."""
-        assert self.variant is not None
-        if self._sample_pos >= len(self._samples):
-            if self._n_eval:
-                self._samples = self.rng.integers(0, self._n_eval, size=_BATCH)
-            else:
-                self._samples = (self.rng.random(_BATCH) * 1e9).astype(np.int64)
-            self._sample_pos = 0
-        s = int(self._samples[self._sample_pos])
-        self._sample_pos += 1
-        bits = self._bits(self.variant)
-        if bits is not None:
-            return bool(bits[s])
-        return s < self._top1[self.variant] * 1e9
+    def _resume(self, version: int) -> None:
+        if version == self._wait_version:
+            self._kick()
 
-    def _bits(self, variant: str) -> np.ndarray | None:
-        if variant not in self._correct_bits:
-            out = self.profile.outcomes
-            if out is None or variant not in out.correct:
-                return None
-            self._correct_bits[variant] = np.frombuffer(out.correct[variant].encode(), np.uint8) == 49
-        return self._correct_bits[variant]
+    def _device_done(self, job: Job) -> None:
+        self._dev_busy = False
+        now = self.env.now
+        self.ctx.monitors.observe_device(self.name, now - job.started, job.work)
+        frame = self._dev_frame
+        if frame is not None:  # a fallback finished locally
+            self._dev_frame = None
+            self._flying.discard(frame)
+            frame.state = "done"
+            route, s = frame.route, frame.sample
+            correct = route.fallback_correct[s] if route.samples else frame.bern
+            self.record.frames.append((frame.arrival, now, correct, route.variant,
+                                       route.fallback_exit[s], False, True, frame.goal_ms))
+        else:
+            cur = self._cur_route
+            assert cur is not None
+            r = self._cur_sample
+            self._after_device(cur, r, r if self._n_eval else 0)
+            if self._hold is not None:
+                return
+        self._kick()
+
+    def _after_device(self, route: Route, r: int, s: int) -> None:
+        """The device part of the current frame is done: answer it or offload it."""
+        now = self.env.now
+        if not route.offload[s]:
+            correct = route.correct[s] if route.samples else r < route.top1 * 1e9
+            arrival = self._cur_arrival
+            self.record.frames.append((arrival, now, correct, route.variant,
+                                       route.exit_used[s], False, False, self.goal_ms))
+            cap = self.ctx.monitors.capacity_est
+            share = self.share if self.share > 1e-9 else 1e-9
+            expected = route.device_work[s] / (share * (cap if cap > 1e-9 else 1e-9))
+            self.ctx.monitors.observe_frame(self.name, now - arrival, expected)
+            return
+        frame = Frame(self._cur_arrival, s, route, self.goal_ms, self.local_fallback,
+                      r < route.top1 * 1e9)
+        self._flying.add(frame)
+        self._send(frame)
+
+    # -- link --------------------------------------------------------------------------------
+    def _send(self, frame: Frame) -> None:
+        """Hand a frame to the link stage, or hold it when the stage is busy."""
+        link = self.ctx.link
+        mon = self.ctx.monitors
+        now = self.env.now
+        assert link is not None
+        if not link.radio_up(now) or not mon.link_up:
+            self._fail(frame, "link down")
+            return
+        if self._link_frame is not None or self._server_queue:
+            frame.state = "hold"
+            self._hold = frame
+            return
+        frame.state = "link"
+        frame.sent_at = now
+        self._link_frame = frame
+        nbytes = frame.route.upload_bytes[frame.sample]
+        self.record.sent_bytes += nbytes
+        server = self.ctx.server
+        assert server is not None
+        bw = (mon.bandwidth_mbps or 0.0) * BYTES_PER_MBIT / (link.busy() + 1)
+        mine = self._server_frame is not None
+        ahead = len(self._server_queue) + mine
+        others = server.busy() - mine
+        srv = frame.route.server_work * mon.server_slowdown * (ahead + 1) * (others + 1)
+        predicted = (nbytes / bw if bw > 0 else math.inf) + (mon.rtt_ms or 0.0) / 1000.0 + srv
+        if predicted < math.inf:
+            at(self.env, self.ctx.timeout_factor * predicted,
+               lambda _e: self._deadline(frame), P_DEADLINE)
+        link.submit(Job(self.name, nbytes, self._link_done))
+
+    def _link_done(self, job: Job) -> None:
+        frame = self._link_frame
+        self._link_frame = None
+        link = self.ctx.link
+        assert frame is not None and link is not None
+        self.record.radio_s += job.share_time
+        self.ctx.monitors.observe_transfer(job.work, job.share_time)
+        frame.state = "up"
+        frame.link_done = self.env.now
+        frame.at_server = self.env.now + link.rtt_s / 2.0
+        at(self.env, link.rtt_s / 2.0, lambda _e: self._arrive(frame))
+        self._unblock()
+
+    def _unblock(self) -> None:
+        """The link stage (or the flow-control condition) freed up."""
+        hold = self._hold
+        if hold is not None and self._link_frame is None and not self._server_queue:
+            self._hold = None
+            self._send(hold)
+        self._kick()
+
+    # -- server ------------------------------------------------------------------------------
+    def _arrive(self, frame: Frame) -> None:
+        if frame.state != "up":
+            return
+        if self._server_frame is None:
+            self._serve(frame)
+        else:
+            frame.state = "queued"
+            self._server_queue.append(frame)
+
+    def _serve(self, frame: Frame) -> None:
+        server = self.ctx.server
+        assert server is not None
+        frame.state = "server"
+        self._server_frame = frame
+        server.submit(Job(self.name, frame.route.server_work, self._server_done))
+
+    def _server_done(self, job: Job) -> None:
+        frame = self._server_frame
+        self._server_frame = None
+        link = self.ctx.link
+        assert frame is not None and link is not None
+        self.ctx.monitors.observe_server(job.share_time, job.work)
+        frame.state = "down"
+        frame.served_at = self.env.now
+        at(self.env, link.rtt_s / 2.0, lambda _e: self._respond(frame))
+        self._next_server()
+
+    def _next_server(self) -> None:
+        if self._server_frame is None and self._server_queue:
+            self._serve(self._server_queue.popleft())
+            self._unblock()
+
+    def _respond(self, frame: Frame) -> None:
+        if frame.state != "down":
+            return
+        now = self.env.now
+        frame.state = "done"
+        self._flying.discard(frame)
+        route, s = frame.route, frame.sample
+        correct = route.correct[s] if route.samples else frame.bern
+        self.ctx.monitors.observe_rtt(frame.at_server - frame.link_done + now - frame.served_at)
+        self.record.frames.append((frame.arrival, now, correct, route.variant,
+                                   route.exit_used[s], True, False, frame.goal_ms))
+        if not self.ctx.pipelined:
+            self._kick()
+
+    # -- failures ----------------------------------------------------------------------------
+    def _deadline(self, frame: Frame) -> None:
+        if frame.state in ("done", "local"):
+            return
+        if frame.state == "link":
+            assert self.ctx.link is not None
+            self.ctx.link.cancel(self.name)
+            self._link_frame = None
+        elif frame.state == "server":
+            assert self.ctx.server is not None
+            self.ctx.server.cancel(self.name)
+            self._server_frame = None
+        elif frame.state == "queued":
+            self._server_queue.remove(frame)
+        self.record.timeouts += 1
+        self.ctx.on_link_trouble(self.name, "timeout")
+        self._fail(frame, "timeout")
+        self._next_server()
+        self._unblock()
+
+    def _fail(self, frame: Frame, why: str) -> None:
+        """The offload of ``frame`` failed: finish it on the device, or lose it."""
+        if why == "link down":
+            self.ctx.on_link_trouble(self.name, why)
+        if frame.fallback and self.running:
+            frame.state = "local"
+            self._local.append(frame)
+            self._kick()
+            return
+        frame.state = "done"
+        self._flying.discard(frame)
+        self.record.failed += 1
+        self._kick()

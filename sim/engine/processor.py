@@ -1,76 +1,112 @@
 """Weighted processor sharing with exact completion times (no time slicing).
 
-Capacity at time t is ``1 - background_load(t)`` (a piecewise-constant trace). Busy jobs share
-it by weight: with work conservation a job gets ``cap * w / sum(w of busy jobs)``, otherwise
-``cap * w`` (shares are absolute fractions). A job's work is its profiled latency at the full
-device, in seconds. Whenever jobs, weights or capacity change, remaining work is advanced
-exactly and the single next event (first completion or next capacity change) is rescheduled;
-stale events are ignored by a version counter.
+One class serves the device (capacity ``1 - background_load(t)``, work in full-device
+seconds), the uplink (capacity the bandwidth in bytes/s, work in bytes) and the server
+(capacity ``1 - server_load(t)``). Busy jobs share the capacity by weight: with work
+conservation a job gets ``cap * w / W`` (``W`` the sum of the busy jobs' weights), otherwise
+``cap * w``.
+
+Exactness by virtual time: ``v`` grows at ``cap / W`` (or ``cap``), so a job started at ``v0``
+with work ``x`` and weight ``w`` ends when ``v`` reaches ``v0 + x / w``, whatever happens in
+between. An event only updates ``v``; the single next event (first completion or next capacity
+change) is recomputed and stale events are ignored by a version counter. A completion is
+decided by the virtual finish time it was scheduled for, never by comparing leftover work
+with a threshold, so it fires once at any simulated time (floating-point ``now + dt == now``
+cannot stall it). ``v`` restarts at 0 whenever the resource is idle.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import simpy
+from simpy.events import Event
 
 from sim.traces import Trace
 
-__all__ = ["Job", "SharedProcessor"]
+__all__ = ["Job", "SharedProcessor", "at"]
 
-_EPS = 1e-12
+_TIE = 1e-12  # virtual finish times this close (relative) complete together
 
 
-@dataclass(eq=False)
+def at(env: simpy.Environment, delay: float, callback: Callable[[Event], None],
+       priority: int = 1) -> Event:
+    """Call ``callback`` after ``delay`` seconds; ``priority`` orders events of one instant
+    (lower first; SimPy's own events use 1). Cheaper than ``env.timeout`` plus a callback."""
+    ev = Event(env)
+    ev._ok = True
+    ev._value = None
+    ev.callbacks.append(callback)  # type: ignore[union-attr]
+    env.schedule(ev, priority, delay)  # type: ignore[arg-type]  # any int orders events
+    return ev
+
+
 class Job:
-    """Work in full-device seconds for one owner; ``on_done(job)`` fires at completion."""
+    """Work (full-capacity seconds, or bytes on the link) for one owner; ``on_done(job)``
+    fires at completion. ``share_time`` is, once done, the integral of the job's share of
+    the resource over its life (its time-at-full-capacity equivalent, for the monitors)."""
 
-    owner: str
-    work: float
-    on_done: Callable[[Job], None]
-    remaining: float = field(init=False)
-    started: float = 0.0
+    __slots__ = ("owner", "work", "on_done", "weight", "finish_v", "started", "u0", "share_time")
 
-    def __post_init__(self) -> None:
-        self.remaining = self.work
+    def __init__(self, owner: str, work: float, on_done: Callable[[Job], None]) -> None:
+        self.owner = owner
+        self.work = work
+        self.on_done = on_done
+        self.weight = 1.0
+        self.finish_v = 0.0
+        self.started = 0.0
+        self.u0 = 0.0
+        self.share_time = 0.0
 
 
 class SharedProcessor:
-    """The device's compute, shared among at most one job per owner."""
+    """A shared resource with at most one job per owner."""
 
-    def __init__(self, env: simpy.Environment, load: Trace, work_conserving: bool = True) -> None:
+    def __init__(self, env: simpy.Environment, capacity: Trace, work_conserving: bool = True,
+                 default_weight: float = 1.0) -> None:
         self.env = env
-        self.load = load
+        self.capacity_trace = capacity
         self.work_conserving = work_conserving
+        self.default_weight = default_weight
         self.jobs: dict[str, Job] = {}
         self.weights: dict[str, float] = {}
-        self.work_done: dict[str, float] = {}
-        """Full-device seconds of compute each owner received (for energy)."""
         self.busy_time = 0.0
         """Seconds during which at least one job ran with non-zero capacity."""
-        self._rates: dict[str, float] = {}
+        self._done: dict[str, float] = {}  # work completed (or cancelled part) per owner
+        self._v = 0.0
+        self._u = 0.0  # integral of dt / W while busy (share-time per unit weight)
+        self._w = 0.0  # sum of busy weights
         self._last = env.now
         self._version = 0
+        self._due = math.nan  # virtual finish time the pending event completes (nan: none)
         self._cap = 0.0
-        self._cap_from = math.inf  # cached capacity holds on [_cap_from, _cap_until)
+        self._cap_from = math.inf
         self._cap_until = -math.inf
-        self._deferred = False  # inside _wake: one reschedule at the end serves all changes
+        self._deferred = False
 
     # -- public API -------------------------------------------------------------------------
     def capacity(self) -> float:
-        """True available capacity now (the engine's truth, not a monitor estimate)."""
+        """True capacity now (the engine's truth, not a monitor estimate)."""
         now = self.env.now
         if not self._cap_from <= now < self._cap_until:
-            self._cap = max(0.0, 1.0 - self.load.value_at(now))
-            self._cap_from, self._cap_until = now, self.load.next_change_after(now)
+            self._load_capacity(now)
         return self._cap
 
     def set_weight(self, owner: str, weight: float) -> None:
-        """Set an owner's share; takes effect immediately for a running job."""
-        self._advance()
+        """Set an owner's weight; takes effect immediately for a running job."""
+        job = self.jobs.get(owner)
         self.weights[owner] = weight
+        if job is None or job.weight == weight:
+            return
+        self._advance()
+        if weight > 0 and job.weight > 0:
+            job.finish_v = self._v + (job.finish_v - self._v) * job.weight / weight
+        elif weight > 0:  # a starved job resumes with what it had left
+            job.finish_v = self._v + job.work / weight
+        else:
+            job.finish_v = math.inf
+        job.weight = weight
         self._reschedule()
 
     def submit(self, job: Job) -> None:
@@ -78,85 +114,129 @@ class SharedProcessor:
         if job.owner in self.jobs:
             raise RuntimeError(f"{job.owner}: a job is already running")
         self._advance()
+        w = self.weights.get(job.owner, self.default_weight)
+        job.weight = w
         job.started = self.env.now
+        job.u0 = self._u
+        job.finish_v = self._v + job.work / w if w > 0 else math.inf
         self.jobs[job.owner] = job
         self._reschedule()
 
     def cancel(self, owner: str) -> Job | None:
-        """Abort an owner's running job (app exit or pause); returns it."""
+        """Abort an owner's running job; returns it (its served work counts as done)."""
+        job = self.jobs.get(owner)
+        if job is None:
+            return None
         self._advance()
-        job = self.jobs.pop(owner, None)
+        del self.jobs[owner]
+        left = (job.finish_v - self._v) * job.weight if job.weight > 0 else job.work
+        self._credit(owner, job.work - max(0.0, min(job.work, left)))
         self._reschedule()
         return job
 
     def forget(self, owner: str) -> None:
-        """Drop an owner's weight (it no longer runs)."""
+        """Drop an owner (it no longer runs)."""
         self.cancel(owner)
         self.weights.pop(owner, None)
 
     def rate(self, owner: str) -> float:
         """Current service rate of an owner's job (0 if none)."""
-        return self._rates.get(owner, 0.0)
+        job = self.jobs.get(owner)
+        cap = self.capacity()
+        if job is None or cap <= 0.0 or job.weight <= 0.0:
+            return 0.0
+        return cap * job.weight / self._w if self.work_conserving else cap * job.weight
 
-    def sync(self) -> None:
-        """Bring work accounting up to now (before reading ``work_done``)."""
+    def busy(self) -> int:
+        return len(self.jobs)
+
+    def work_done(self) -> dict[str, float]:
+        """Work each owner received so far (jobs in progress included, pro rata)."""
         self._advance()
+        out = dict(self._done)
+        for owner, job in self.jobs.items():
+            left = (job.finish_v - self._v) * job.weight if job.weight > 0 else job.work
+            out[owner] = out.get(owner, 0.0) + job.work - max(0.0, min(job.work, left))
+        return out
 
     # -- internals ---------------------------------------------------------------------------
-    def _compute_rates(self) -> dict[str, float]:
-        cap = self.capacity()
-        if not self.jobs or cap <= 0.0:
-            return {}
-        w = {o: self.weights.get(o, 0.0) for o in self.jobs}
-        if self.work_conserving:
-            total = sum(w.values())
-            if total <= 0.0:
-                return {o: cap / len(w) for o in w}
-            return {o: cap * x / total for o, x in w.items()}
-        return {o: cap * x for o, x in w.items()}
+    def _credit(self, owner: str, work: float) -> None:
+        self._done[owner] = self._done.get(owner, 0.0) + work
+
+    def _load_capacity(self, t: float) -> None:
+        trace = self.capacity_trace
+        self._cap = trace.value_at(t)
+        self._cap_from, self._cap_until = min(t, self.env.now), trace.next_change_after(t)
 
     def _advance(self) -> None:
         now = self.env.now
         dt = now - self._last
-        if dt > 0.0:
-            if self._rates:
-                self.busy_time += dt
-            for owner, r in self._rates.items():
-                if r > 0.0:
-                    job = self.jobs[owner]
-                    done = min(job.remaining, r * dt)
-                    job.remaining -= done
-                    self.work_done[owner] = self.work_done.get(owner, 0.0) + done
         self._last = now
+        if dt > 0.0 and self.jobs:
+            if not self._cap_from <= now - dt < self._cap_until:
+                self._load_capacity(now - dt)
+            cap = self._cap
+            if cap > 0.0:
+                self.busy_time += dt
+                if self.work_conserving:
+                    w = self._w
+                    if w > 0.0:
+                        self._v += dt * cap / w
+                        self._u += dt / w
+                else:
+                    self._v += dt * cap
+                    self._u += dt
 
     def _reschedule(self) -> None:
         if self._deferred:
             return
         self._version += 1
-        self._rates = self._compute_rates()
-        now = self.env.now
-        if self.jobs:
-            self.capacity()
-            nxt = self._cap_until - now
-        else:
-            nxt = math.inf
-        for owner, r in self._rates.items():
-            if r > 0.0:
-                nxt = min(nxt, self.jobs[owner].remaining / r)
-        if math.isinf(nxt):
+        jobs = self.jobs
+        if not jobs:
+            self._v = self._u = self._w = 0.0  # idle: restart virtual time (precision)
+            self._due = math.nan
             return
-        ev = self.env.timeout(max(nxt, 0.0))
+        now = self.env.now
+        if not self._cap_from <= now < self._cap_until:
+            self._load_capacity(now)
+        cap = self._cap
+        total, fmin = 0.0, math.inf
+        for j in jobs.values():  # W is re-summed, never drifted by increments
+            total += j.weight
+            if j.finish_v < fmin:
+                fmin = j.finish_v
+        self._w = total
+        to_change = self._cap_until - now
+        due = math.nan
+        delay = to_change
+        if cap > 0.0 and fmin < math.inf:
+            dt = (fmin - self._v) * (total / cap if self.work_conserving else 1.0 / cap)
+            if dt <= to_change:
+                delay, due = max(dt, 0.0), fmin
+        if delay == math.inf:
+            return
+        self._due = due
         version = self._version
-        ev.callbacks.append(lambda _e: self._wake(version))
+        at(self.env, delay, lambda _e: self._wake(version))
 
     def _wake(self, version: int) -> None:
         if version != self._version:
             return
+        due = self._due
+        if math.isnan(due):  # a capacity change: read the next segment even if now rounds below
+            self._advance()
+            self._load_capacity(max(self.env.now, self._cap_until))
+            self._reschedule()
+            return
         self._advance()
-        finished = [j for j in self.jobs.values() if j.remaining <= _EPS * max(1.0, j.work)]
+        if self._v < due:
+            self._v = due
+        limit = due + _TIE * max(1.0, abs(due))
+        finished = [j for j in self.jobs.values() if j.finish_v <= limit]
         for job in finished:
             del self.jobs[job.owner]
-            job.remaining = 0.0
+            self._credit(job.owner, job.work)
+            job.share_time = (self._u - job.u0) * job.weight
         self._deferred = True
         try:
             for job in finished:

@@ -1,8 +1,15 @@
-"""The SimPy world: apps on a shared device, a scheduler deciding, monitors watching.
+"""The SimPy world: apps on a shared device, a link and a server, a scheduler deciding,
+monitors watching.
 
-The engine owns the truth (traces, processor, memory). The scheduler sees a
+The engine owns the truth (traces, resources, memory). The scheduler sees a
 :class:`~sim.schedulers.base.SystemView` built from monitor estimates, returns a plan, and the
 engine checks the plan before applying it (STYLE habit 3).
+
+Order of events at one instant (SimPy priorities): resource completions, frame arrivals and
+propagation first; then offload deadlines (an answer arriving exactly at its deadline counts);
+then timed scenario events (launch, exit, priority, goal), in the order exit, priority, goal,
+launch; then monitor samples; then periodic decisions and scheduler wake-ups. So a frame that
+completes at the instant its app exits counts as processed.
 """
 
 from __future__ import annotations
@@ -14,13 +21,19 @@ from itertools import groupby
 
 import simpy
 
-from sim.engine.app import AppRuntime
+from sim.engine.app import P_DEADLINE, AppRuntime, EngineContext
+from sim.engine.link import Link
 from sim.engine.monitors import Monitors
-from sim.engine.processor import SharedProcessor
-from sim.inputs import ROLE_APPS, RunInputs, TimedEvent, rng_for
+from sim.engine.processor import SharedProcessor, at
+from sim.engine.records import Decision
+from sim.engine.routes import Route, RouteError, build_route
+from sim.engine.server import Server
+from sim.inputs import RunInputs, TimedEvent, app_rng
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
 
 __all__ = ["EngineResult", "PlanError", "Simulation"]
+
+P_EVENT, P_MONITOR, P_PERIODIC = 3, 4, 5
 
 
 class PlanError(RuntimeError):
@@ -37,9 +50,11 @@ class EngineResult:
     work_done: dict[str, float]
     busy_time: float
     duration_s: float
+    server_work: dict[str, float] = field(default_factory=dict)
+    link_busy_s: float = 0.0
     decision_wall_s: list[float] = field(default_factory=list)
     decision_apps: list[tuple[str, ...]] = field(default_factory=list)
-    timeline: list[tuple[float, str, str, float, str]] = field(default_factory=list)
+    timeline: list[Decision] = field(default_factory=list)
     refused: int = 0
     peak_memory_bytes: int = 0
 
@@ -53,46 +68,76 @@ class Simulation:
         self.scheduler = scheduler
         self.label = label or scheduler.name
         self.env = simpy.Environment()
-        self.processor = SharedProcessor(self.env, inputs.load, sc.engine.work_conserving)
-        self.monitors = Monitors(inputs.load, sc.monitor.ewma, sc.monitor.period_s, sc.monitor.oracle)
-        self.memory_budget = int(sc.device.memory_mb * 1e6)
+        env = self.env
+        self.device = SharedProcessor(env, inputs.load.complement(), sc.engine.work_conserving)
+        self.monitors = Monitors(inputs.load, sc.monitor.ewma, sc.monitor.period_s,
+                                 sc.monitor.oracle)
+        self.link: Link | None = None
+        self.server: Server | None = None
+        if sc.network is not None and sc.server is not None:
+            assert inputs.bandwidth is not None and inputs.server_load is not None
+            self.link = Link(env, inputs.bandwidth, list(sc.network.outages), sc.network.rtt_ms)
+            self.server = Server(env, inputs.server_load, list(sc.server.down))
+            self.monitors.start_link(self.link.bandwidth_mbps.value_at(0.0), sc.network.rtt_ms,
+                                     self.link.radio_up(0.0) and self.server.up(0.0))
+        self.memory_budget = int(min(sc.device.memory_mb * 1e6, 2**62))
         self.storage_bps = sc.device.storage_read_mbps * 1e6
-        self.apps: dict[str, AppRuntime] = {}
-        for i, spec in enumerate(sc.apps):
-            self.apps[spec.name] = AppRuntime(
-                self.env, spec, inputs.profiles[spec.family], self.processor,
-                rng_for(sc.seed, ROLE_APPS + i), self.storage_bps, sc.engine.queue_length,
-                self._on_frame,
-            )
+        ctx = EngineContext(
+            env=env, device=self.device, link=self.link, server=self.server,
+            monitors=self.monitors, storage_bytes_per_s=self.storage_bps,
+            queue_length=sc.engine.queue_length, pipelined=sc.engine.pipelined,
+            timeout_factor=sc.network.timeout_factor if sc.network is not None else 2.0,
+            on_link_trouble=self._link_trouble,
+        )
+        self.apps: dict[str, AppRuntime] = {
+            spec.name: AppRuntime(ctx, spec, inputs.profiles[spec.family],
+                                  app_rng(sc.seed, spec.name))
+            for spec in sc.apps
+        }
         self.plan: dict[str, AppPlan] = {}
+        self.notes: dict[str, str] = {}
         self.result = EngineResult(inputs, self.label, self.apps, {}, 0.0, sc.duration_s)
-        self._cap_at_decision = self.monitors.capacity_est
+        self._routes: dict[tuple[str, str, str | None, float | None], Route] = {}
+        self._at_decision: dict[str, float] = {}
         self._ratio_at_decision: dict[str, float] = {}
+        self._wake_version = 0
+        self._trouble_pending = False
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> EngineResult:
         sc = self.inputs.scenario
-        self.env.process(self._event_loop())
-        self.env.process(self._monitor_loop())
+        env = self.env
+        groups = [(t, list(g)) for t, g in groupby(self.inputs.events, key=lambda e: e.t)]
+        self._schedule_events(groups, 0)
+        at(env, sc.monitor.period_s, self._monitor_tick, P_MONITOR)
         if sc.monitor.decision_period_s is not None:
-            self.env.process(self._periodic_loop(sc.monitor.decision_period_s))
-        self.env.run(until=sc.duration_s)
+            at(env, sc.monitor.decision_period_s, self._periodic_tick, P_PERIODIC)
+        env.run(until=sc.duration_s)
         for app in self.apps.values():
             app.exit()
-        self.processor.sync()
         r = self.result
-        r.work_done = dict(self.processor.work_done)
-        r.busy_time = self.processor.busy_time
+        r.work_done = self.device.work_done()
+        r.busy_time = self.device.busy_time
+        if self.server is not None and self.link is not None:
+            r.server_work = self.server.work_done()
+            r.link_busy_s = self.link.busy_time
         return r
 
-    def _event_loop(self):
-        for t, group in groupby(self.inputs.events, key=lambda e: e.t):
-            if t > self.env.now:
-                yield self.env.timeout(t - self.env.now)
-            reasons = [self._apply_event(e) for e in group]
-            reasons = [r for r in reasons if r]
-            if reasons and any(a.running for a in self.apps.values()):
+    def _schedule_events(self, groups: list[tuple[float, list[TimedEvent]]], i: int) -> None:
+        if i >= len(groups):
+            return
+        t, group = groups[i]
+
+        def fire(_e: object) -> None:
+            reasons = [r for r in (self._apply_event(e) for e in group) if r]
+            if reasons and self._any_running():
                 self._decide("; ".join(reasons))
+            self._schedule_events(groups, i + 1)
+
+        at(self.env, max(0.0, t - self.env.now), fire, P_EVENT)
+
+    def _any_running(self) -> bool:
+        return any(a.running for a in self.apps.values())
 
     def _apply_event(self, e: TimedEvent) -> str | None:
         app = self.apps[e.app]
@@ -100,16 +145,16 @@ class Simulation:
             if app.running:
                 return None
             app.launch()
-            self._record(app.spec.name, "", 0.0, "launch")
+            self._record(app.name, "", 0.0, None, None, "launch")
             return f"launch {e.app}"
         if e.action == "exit":
             if not app.running:
                 return None
             app.exit()
-            self.processor.forget(e.app)
             self.monitors.forget(e.app)
             self.plan.pop(e.app, None)
-            self._record(e.app, "", 0.0, "exit")
+            self.notes.pop(e.app, None)
+            self._record(e.app, "", 0.0, None, None, "exit")
             return f"exit {e.app}"
         if e.action == "priority":
             app.priority = float(e.value or 1.0)
@@ -117,36 +162,101 @@ class Simulation:
         app.goal_ms = float(e.value or app.goal_ms)
         return f"goal {e.app}={e.value:g}ms" if app.running else None
 
-    def _monitor_loop(self):
+    def _monitor_tick(self, _e: object) -> None:
         sc = self.inputs.scenario
-        period, thr = sc.monitor.period_s, sc.monitor.drift_threshold
-        while True:
-            yield self.env.timeout(period)
-            self.monitors.sample_load(self.env.now)
-            if not any(a.running for a in self.apps.values()):
+        now = self.env.now
+        at(self.env, sc.monitor.period_s, self._monitor_tick, P_MONITOR)
+        mon = self.monitors
+        mon.sample_load(now)
+        reason = self._probe(now)
+        if not self._any_running():
+            return
+        if reason is None:
+            reason = self._drift()
+        if reason is not None:
+            self._decide(reason)
+
+    def _probe(self, now: float) -> str | None:
+        """The radio's state is known; an unreachable server is probed once per period."""
+        link, server, mon = self.link, self.server, self.monitors
+        if link is None or server is None:
+            return None
+        radio = link.radio_up(now)
+        if mon.link_up and not radio:
+            mon.link_up = False
+            return "link lost"
+        if not mon.link_up and radio and server.up(now):
+            mon.link_up = True
+            if not mon.bandwidth_mbps:  # never measured a live link: the probe measures it
+                mon.bandwidth_mbps = link.bandwidth_mbps.value_at(now)
+            return "link restored"
+        return None
+
+    def _drift(self) -> str | None:
+        """A relative change past ``drift_threshold`` in an estimate since the last decision."""
+        sc = self.inputs.scenario
+        thr = sc.monitor.drift_threshold
+        for key, now_value in self._estimates().items():
+            ref = self._at_decision.get(key)
+            if ref is None:
                 continue
-            cap = self.monitors.capacity(self.env.now)
-            ref = max(self._cap_at_decision, 1e-9)
-            if abs(cap - self._cap_at_decision) / ref > thr:
-                self._decide(f"drift: capacity {self._cap_at_decision:.2f}->{cap:.2f}")
-                continue
-            if not sc.monitor.latency_drift:
-                continue
+            if abs(now_value - ref) / max(abs(ref), 1e-9) > thr:
+                return f"drift: {key} {ref:.3g}->{now_value:.3g}"
+        if sc.monitor.latency_drift:
             for name, ratio in sorted(self.monitors.latency_ratio.items()):
                 base = self._ratio_at_decision.get(name)
                 if base is not None and abs(ratio - base) / max(base, 1e-9) > thr:
-                    self._decide(f"drift: latency {name} x{base:.2f}->x{ratio:.2f}")
-                    break
+                    return f"drift: latency {name} x{base:.2f}->x{ratio:.2f}"
+        return None
 
-    def _periodic_loop(self, period: float):
-        while True:
-            yield self.env.timeout(period)
-            if any(a.running for a in self.apps.values()):
-                self._decide("periodic")
+    def _estimates(self) -> dict[str, float]:
+        now = self.env.now
+        out = {"capacity": self.monitors.capacity(now)}
+        if self.link is not None:
+            view = self._network_view(now)
+            out["bandwidth"] = view[0] or 0.0
+            out["server"] = view[2] or 0.0
+        return out
+
+    def _periodic_tick(self, _e: object) -> None:
+        period = self.inputs.scenario.monitor.decision_period_s
+        assert period is not None
+        at(self.env, period, self._periodic_tick, P_PERIODIC)
+        if self._any_running():
+            self._decide("periodic")
+
+    def _link_trouble(self, app: str, what: str) -> None:
+        """An app's offload timed out or met a dead link: the scheduler is told at once."""
+        mon = self.monitors
+        if not mon.link_up:
+            return
+        mon.link_up = False
+        if self._trouble_pending:
+            return
+        self._trouble_pending = True
+
+        def tell(_e: object) -> None:
+            self._trouble_pending = False
+            if self._any_running():
+                self._decide(f"{what} ({app})")
+
+        at(self.env, 0.0, tell, P_DEADLINE)
 
     # -- decisions ---------------------------------------------------------------------------
+    def _network_view(self, now: float) -> tuple[float | None, float | None, float | None, bool]:
+        link, server, mon = self.link, self.server, self.monitors
+        if link is None or server is None:
+            return None, None, None, True
+        if mon.oracle:
+            up = link.radio_up(now) and server.up(now)
+            return (link.bandwidth_mbps.value_at(now), link.rtt_s * 1000.0,
+                    server.capacity_now.value_at(now), up)
+        return mon.bandwidth_mbps, mon.rtt_ms, mon.server_capacity, mon.link_up
+
     def _view(self, reason: str) -> SystemView:
         now = self.env.now
+        sc = self.inputs.scenario
+        mon = self.monitors
         views = []
         for app in self.apps.values():
             if not app.running:
@@ -159,14 +269,19 @@ class Simulation:
                 name=s.name, family=s.family, profile=app.profile, fps=s.fps,
                 latency_goal_ms=app.goal_ms, accuracy_floor=s.accuracy_floor,
                 priority=app.priority, current=self.plan.get(s.name),
-                latency_ratio=self.monitors.latency_ratio.get(s.name, 1.0),
-                observed_latency_ms=self.monitors.latency_ms.get(s.name),
+                latency_ratio=mon.latency_ratio.get(s.name, 1.0),
+                observed_latency_ms=mon.latency_ms.get(s.name),
                 server_profile=self.inputs.server_profiles.get(s.family), spinn=goals,
+                device_slowdown=mon.device_slowdown.get(s.name),
+                upload_bytes=float(s.upload_bytes) if s.upload_bytes is not None else None,
             ))
+        bw, rtt, srv, up = self._network_view(now)
         return SystemView(
             time_s=now, reason=reason, apps=tuple(views),
-            capacity=self.monitors.capacity(now), memory_budget_bytes=self.memory_budget,
-            storage_read_bytes_per_s=self.storage_bps, oracle=self.monitors.oracle,
+            capacity=mon.capacity(now), memory_budget_bytes=self.memory_budget,
+            storage_read_bytes_per_s=self.storage_bps, bandwidth_mbps=bw, rtt_ms=rtt,
+            server_capacity=srv, link_up=up, oracle=mon.oracle, power=sc.device.power,
+            pipelined=sc.engine.pipelined,
         )
 
     def _decide(self, reason: str) -> None:
@@ -175,12 +290,14 @@ class Simulation:
         plan = self.scheduler.decide(view)
         self.result.decision_wall_s.append(time.perf_counter() - t0)
         self.result.decision_apps.append(tuple(a.name for a in view.apps))
-        self._cap_at_decision = view.capacity
+        self._at_decision = self._estimates()
         self._ratio_at_decision = dict(self.monitors.latency_ratio)
         memory = self._check(plan, view)
+        self._wake(plan, view)
         if memory > self.memory_budget:
             self.result.refused += 1
-            self._record("*", "", 0.0, f"refused: plan needs {memory / 1e6:.1f} MB > "
+            self._record("*", "", 0.0, None, None,
+                         f"refused: plan needs {memory / 1e6:.1f} MB > "
                          f"{self.memory_budget / 1e6:.1f} MB ({reason})")
             return
         self.result.peak_memory_bytes = max(self.result.peak_memory_bytes, memory)
@@ -189,16 +306,50 @@ class Simulation:
                 continue
             new = plan.apps.get(name)
             old = self.plan.get(name)
-            if new == old:
+            note = plan.notes.get(name)
+            if new == old and note == self.notes.get(name):
                 continue
-            if new is None:
-                app.apply(None, 0.0)
-                self.plan.pop(name, None)
-                self._record(name, "", 0.0, f"paused ({reason})")
+            why = reason if note is None else f"{reason}; {note}"
+            if note is None:
+                self.notes.pop(name, None)
             else:
-                app.apply(new.variant, new.share)
+                self.notes[name] = note
+            if new is None:
+                if old is not None:
+                    app.apply(None, 0.0, None)
+                    self.plan.pop(name, None)
+                self._record(name, "", 0.0, None, None, f"paused ({why})")
+                continue
+            if new != old:
+                route = self._route(app, new)
+                app.apply(new.variant, new.share, route, new.local_fallback)
                 self.plan[name] = new
-                self._record(name, new.variant, new.share, reason)
+            self._record(name, new.variant, new.share, new.split, new.threshold, why)
+
+    def _wake(self, plan: Plan, view: SystemView) -> None:
+        self._wake_version += 1
+        if plan.wake_at_s is None:
+            return
+        version = self._wake_version
+        delay = plan.wake_at_s - view.time_s
+
+        def wake(_e: object) -> None:
+            if version == self._wake_version and self._any_running():
+                self._decide("scheduler wake-up")
+
+        at(self.env, delay, wake, P_PERIODIC)
+
+    def _route(self, app: AppRuntime, entry: AppPlan) -> Route:
+        key = (app.name, entry.variant, entry.split, entry.threshold)
+        route = self._routes.get(key)
+        if route is None:
+            route = build_route(
+                app.profile, entry.variant, entry.split, entry.threshold,
+                self.inputs.server_profiles.get(app.spec.family) if self.server else None,
+                app.spec.upload_bytes,
+            )
+            self._routes[key] = route
+        return route
 
     def _check(self, plan: Plan, view: SystemView) -> int:
         """Contract checks; returns the plan's memory need in bytes."""
@@ -210,6 +361,8 @@ class Simulation:
         for name, ap in plan.apps.items():
             if name not in running:
                 raise PlanError(f"{who}: plan names {name!r}, which is not running")
+            if not isinstance(ap, AppPlan):
+                raise PlanError(f"{who}: app {name!r}: {type(ap).__name__}, expected AppPlan")
             prof = running[name].profile
             try:
                 v = prof.variant(ap.variant)
@@ -217,17 +370,26 @@ class Simulation:
                 raise PlanError(f"{who}: app {name!r}: unknown variant {ap.variant!r}") from None
             if not (0.0 < ap.share <= 1.0 + 1e-9) or math.isnan(ap.share):
                 raise PlanError(f"{who}: app {name!r}: share {ap.share} not in (0, 1]")
+            if (ap.split is not None and ap.split != "input") or ap.split == "input":
+                if self.server is None:
+                    raise PlanError(f"{who}: app {name!r}: split {ap.split!r} but the scenario "
+                                    "has no server and network")
+            try:
+                self._route(self.apps[name], ap)
+            except RouteError as exc:
+                raise PlanError(f"{who}: app {name!r}: {exc}") from None
             total_share += ap.share
             memory += v.weight_bytes + v.peak_activation_bytes
         if total_share > 1.0 + 1e-6:
             raise PlanError(f"{who}: shares sum to {total_share:.6f} > 1")
+        unknown = sorted(set(plan.notes) - set(running))
+        if unknown:
+            raise PlanError(f"{who}: notes name apps that are not running: {unknown}")
+        if plan.wake_at_s is not None and not (view.time_s <= plan.wake_at_s < math.inf):
+            raise PlanError(f"{who}: wake_at_s {plan.wake_at_s} is not a time >= now")
         return memory
 
-    # -- callbacks ---------------------------------------------------------------------------
-    def _on_frame(self, app: AppRuntime, latency_s: float, work_s: float) -> None:
-        cap = self.monitors.capacity(self.env.now)
-        share = max(app.share, 1e-9)
-        self.monitors.observe_frame(app.spec.name, latency_s, work_s / (share * max(cap, 1e-9)))
-
-    def _record(self, app: str, variant: str, share: float, reason: str) -> None:
-        self.result.timeline.append((self.env.now, app, variant, share, reason))
+    def _record(self, app: str, variant: str, share: float, split: str | None,
+                threshold: float | None, reason: str) -> None:
+        self.result.timeline.append(
+            Decision(self.env.now, app, variant, share, split, threshold, reason))

@@ -174,7 +174,7 @@ def _profile(tables: SourceFile, searched: SourceFile, dev: str, model: str,
     for s in samples:
         s["measured_ms"], s["predicted_ms"] = round(s["measured_ms"], 6), round(s["predicted_ms"], 6)
     table = LookupTable(
-        stem_ms=round(stem, 6), head_ms=round(head, 6), samples=samples, error=error,
+        stem_ms=round(stem, 6), head_ms=round(head, 6), samples=tuple(samples), error=error,
         blocks={table_key(i, j): round(t, 6)
                 for i, choices in enumerate(blocks, start=1) for j, t in enumerate(choices)},
     )
@@ -200,7 +200,7 @@ def _profile(tables: SourceFile, searched: SourceFile, dev: str, model: str,
                    "oncloud/visualization/searched/<device>_<model>_info.yaml",
         ),
         device=DeviceInfo(name=name, processor=processor, framework="pytorch"),
-        variants=variants, lookup_table=table, extra=extra,
+        variants=tuple(variants), lookup_table=table, extra=extra,
     )
 
 

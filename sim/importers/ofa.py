@@ -171,7 +171,7 @@ def _profile(src: SourceFile, src_dir: Path, device: str, family: str,
         table = LookupTable(
             blocks={f"r{r}:{k}": round(v, 6) for r, t in sorted(tables.items())
                     for k, v in sorted(t.items())},
-            samples=samples, error=error,
+            samples=tuple(samples), error=error,
         )
         extra["table_key_format"] = "r<input resolution>:<once-for-all layer key>"
         extra["table_resolutions"] = sorted(tables)
@@ -190,7 +190,7 @@ def _profile(src: SourceFile, src_dir: Path, device: str, family: str,
         ),
         device=DeviceInfo(name=name, processor=f"{processor} (details not stated in the source)",
                           framework="not stated", accelerator=accel, batch_size=batch),
-        variants=variants, lookup_table=table, extra=extra,
+        variants=tuple(variants), lookup_table=table, extra=extra,
     )
 
 

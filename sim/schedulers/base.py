@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sim.profile import Profile
+from sim.scenario import PowerSpec
 
 __all__ = ["AppPlan", "AppView", "Plan", "Scheduler", "SpinnGoals", "SystemView"]
 
@@ -34,12 +35,16 @@ class SpinnGoals:
 @dataclass(frozen=True)
 class AppPlan:
     """What one app runs: variant, share of the available compute, and for progressive
-    networks the split point (None = device only, ``"input"`` = cloud only) and exit threshold."""
+    networks the split point (None = device only, ``"input"`` = cloud only) and the exit
+    confidence threshold (None = no early exit runs). ``local_fallback``: an offloaded frame
+    whose answer times out (or that finds the link down) is finished on the device; False
+    loses it instead (a cloud-only system with no model on the device)."""
 
     variant: str
     share: float
     split: str | None = None
     threshold: float | None = None
+    local_fallback: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,15 @@ class Plan:
     lowest-priority app when even the smallest models do not fit)."""
 
     apps: Mapping[str, AppPlan]
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """per app, a remark the engine writes into the timeline (e.g. a constraint it had to
+    break)"""
+    wake_at_s: float | None = None
+    """ask to decide again at this simulated time (a search that ends, a monitor loop)"""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "apps", MappingProxyType(dict(self.apps)))
+        object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,12 @@ class AppView:
     observed_latency_ms: float | None = None
     server_profile: Profile | None = None
     spinn: SpinnGoals | None = None
+    device_slowdown: float | None = None
+    """EWMA of measured / profiled device time of this app's device work (None before any);
+    it carries the background load and the other apps' competition"""
+    upload_bytes: float | None = None
+    """bytes of one encoded camera frame for cloud-only execution (None: the profile's raw
+    input size)"""
 
 
 @dataclass(frozen=True)
@@ -85,10 +102,17 @@ class SystemView:
     memory_budget_bytes: int
     storage_read_bytes_per_s: float
     bandwidth_mbps: float | None = None
+    """estimated uplink bandwidth (the whole link; concurrent transfers share it equally)"""
     rtt_ms: float | None = None
     server_capacity: float | None = None
+    """estimated share of the server left by its other load (1 = unloaded)"""
     link_up: bool = True
+    """the radio is connected and the server is believed to answer"""
     oracle: bool = False
+    power: PowerSpec | None = None
+    """the device's power model (idle/busy W, radio J/byte and W while sending)"""
+    pipelined: bool = True
+    """device, link and server work on different frames of an app at once"""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def app(self, name: str) -> AppView:
@@ -109,6 +133,10 @@ class Scheduler(ABC):
     """
 
     name: ClassVar[str] = ""
+    kinds: ClassVar[frozenset[str] | None] = None
+    """profile kinds this scheduler can run (None: any); others are refused at validation"""
+    needs_server: ClassVar[bool] = False
+    """True when it offloads by design (the scenario must give a server and a network)"""
 
     @abstractmethod
     def decide(self, view: SystemView) -> Plan:

@@ -1,0 +1,81 @@
+"""What a run records: one row per finished frame, one per decision, counters per app.
+
+Rows are plain tuples while the run goes (cheap to append) and become named rows when read
+(:meth:`AppRecord.rows`), so ``pandas.DataFrame(rows)`` reads them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+__all__ = ["AppRecord", "Decision", "FrameRow"]
+
+
+class FrameRow(NamedTuple):
+    """One frame that produced a result (``finish_s`` set) or was lost in flight."""
+
+    arrival_s: float
+    finish_s: float
+    correct: bool
+    variant: str
+    exit: str
+    """exit that answered (an exit name, or the variant id when no exit ran)"""
+    offloaded: bool
+    """answered by the server"""
+    fallback: bool
+    """offload failed; the device finished it"""
+    goal_ms: float
+    """the app's latency goal when the frame arrived"""
+
+
+class Decision(NamedTuple):
+    """One timeline entry: what an app runs from ``t_s`` on, and why."""
+
+    t_s: float
+    app: str
+    variant: str
+    share: float
+    split: str | None
+    threshold: float | None
+    reason: str
+
+
+@dataclass
+class AppRecord:
+    """Everything measured about one app during a run."""
+
+    name: str
+    frames: list[tuple] = field(default_factory=list)  # FrameRow fields, in finish order
+    arrived: int = 0
+    dropped: int = 0
+    failed: int = 0
+    """frames lost because an offload failed and the plan allowed no local fallback"""
+    active_s: float = 0.0
+    switches: int = 0
+    switch_s: float = 0.0
+    load_s: float = 0.0
+    loaded_bytes: int = 0
+    sent_bytes: float = 0.0
+    radio_s: float = 0.0
+    """the app's share of the time the radio was sending"""
+    timeouts: int = 0
+
+    def rows(self) -> list[FrameRow]:
+        return [FrameRow(*f) for f in self.frames]
+
+    @property
+    def arrival(self) -> list[float]:
+        return [f[0] for f in self.frames]
+
+    @property
+    def finish(self) -> list[float]:
+        return [f[1] for f in self.frames]
+
+    @property
+    def correct(self) -> list[bool]:
+        return [f[2] for f in self.frames]
+
+    @property
+    def variant(self) -> list[str]:
+        return [f[3] for f in self.frames]

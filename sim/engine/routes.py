@@ -1,0 +1,218 @@
+"""How one app's frames run under one plan entry: a :class:`Route` per (variant, split,
+threshold), with every eval sample's outcome worked out once from the profile.
+
+A frame draws a real eval sample ``s``. With an exit threshold, it leaves at the first early
+exit located on the device (at or before the split) whose max-softmax confidence is >= the
+threshold; the final exit always answers. Work and correctness are those of the exit used
+(DESIGN 3.1). A frame that passes the split is encoded on the device, sends its own sample's
+compressed bytes, and the server decodes it and runs the suffix straight to the final exit
+(no early exits there). Should the offload fail (timeout, link down), the device finishes the
+frame itself from the split: the exits after the split in order, then the final exit.
+
+Without a threshold no exit head runs: device-only costs the variant's latency, and a split's
+device prefix is its ``device_ms`` minus the heads at or before it. Cloud-only (split
+``"input"``) sends the camera frame (``upload_bytes``) and the server runs the whole variant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.profile import ExitPoint, Profile, SplitPoint
+
+__all__ = ["CLOUD", "Route", "RouteError", "build_route"]
+
+CLOUD = "input"
+"""The split name meaning cloud-only: the device sends the camera frame."""
+
+
+class RouteError(ValueError):
+    """A plan entry the profile cannot run (unknown split, threshold without exits, ...)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """Per-sample outcomes of one plan entry; index lists by the drawn sample.
+
+    ``samples == 0`` means the profile has no per-sample outcomes: every list has one entry
+    and correctness is drawn as Bernoulli(``top1``) per frame.
+    """
+
+    variant: str
+    split: str | None
+    threshold: float | None
+    samples: int
+    device_work: tuple[float, ...]
+    """device-stage work (full-device seconds): to the exit used, or to the split + encode"""
+    offload: tuple[bool, ...]
+    """the frame leaves the device"""
+    correct: tuple[bool, ...]
+    exit_used: tuple[str, ...]
+    upload_bytes: tuple[float, ...]
+    server_work: float
+    """decode + suffix (or the whole variant for cloud-only), full-server seconds"""
+    fallback_work: tuple[float, ...]
+    """device work to finish an offloaded frame locally"""
+    fallback_correct: tuple[bool, ...]
+    fallback_exit: tuple[str, ...]
+    top1: float
+    """accuracy for Bernoulli draws when there are no per-sample outcomes"""
+
+    @property
+    def needs_server(self) -> bool:
+        return any(self.offload)
+
+
+def _bits(profile: Profile, key: str) -> np.ndarray | None:
+    out = profile.outcomes
+    if out is None or key not in out.correct:
+        return None
+    return np.frombuffer(out.correct[key].encode(), np.uint8) == 49
+
+
+def _split_map(profile: Profile) -> dict[str, SplitPoint]:
+    prog = profile.progressive
+    return {s.name: s for s in prog.splits} if prog is not None else {}
+
+
+def _exits(profile: Profile) -> tuple[list[ExitPoint], ExitPoint | None]:
+    """(early exits in order, the final exit if listed)."""
+    prog = profile.progressive
+    if prog is None:
+        return [], None
+    early = [e for e in prog.exits if e.flops_fraction < 1.0]
+    final = next((e for e in prog.exits if e.flops_fraction >= 1.0), None)
+    return early, final
+
+
+def _first_firing(profile: Profile, exits: list[ExitPoint], threshold: float) -> np.ndarray:
+    """Per sample, index into ``exits`` of the first whose confidence >= threshold (len =
+    none fires)."""
+    out = profile.outcomes
+    n = out.samples if out is not None else 0
+    if not exits:
+        return np.zeros(n, dtype=np.int64)
+    if out is None or any(e.name not in out.confidence for e in exits):
+        missing = [e.name for e in exits if out is None or e.name not in out.confidence]
+        raise RouteError(f"{profile.family}: an exit threshold needs per-sample confidences "
+                         f"of every exit in the profile's outcomes; missing {missing}")
+    conf = np.array([out.confidence[e.name] for e in exits], dtype=np.float64)
+    fires = conf >= threshold * 1000.0 - 1e-9
+    first = np.where(fires.any(axis=0), fires.argmax(axis=0), len(exits))
+    return first
+
+
+def build_route(profile: Profile, variant: str, split: str | None, threshold: float | None,
+                server: Profile | None = None, upload_bytes: float | None = None) -> Route:
+    """The route of one plan entry; RouteError naming what is wrong otherwise."""
+    v = profile.variant(variant)
+    prog = profile.progressive
+    if (split is not None or threshold is not None) and prog is None:
+        raise RouteError(f"{profile.family} ({profile.kind}) has no exits or split points; "
+                         "split and threshold must be null")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise RouteError(f"threshold {threshold} not in [0, 1]")
+    out = profile.outcomes
+    n = out.samples if out is not None else 0
+    size = max(n, 1)
+    early, final = _exits(profile)
+    final_key = final.name if final is not None and _bits(profile, final.name) is not None else v.id
+    plain = _bits(profile, v.id)
+    top1 = v.top1
+
+    def correct_of(key: str | None) -> np.ndarray:
+        bits = _bits(profile, key) if key is not None else None
+        if bits is None:
+            bits = plain
+        return bits if bits is not None else np.ones(size, dtype=bool)
+
+    if threshold is not None and n == 0:
+        raise RouteError(f"{profile.family}: an exit threshold needs the profile's per-sample "
+                         "outcomes (none given)")
+    full_ms = v.latency_ms.median
+    final_ms = final.device_ms if final is not None else full_ms
+
+    if split is None:  # device only
+        if threshold is None:
+            work = np.full(size, full_ms / 1000.0)
+            corr, used = correct_of(v.id), np.array([v.id] * size)
+        else:
+            first = _first_firing(profile, early, threshold)
+            ms = np.array([e.device_ms for e in early] + [final_ms])
+            keys = [e.name for e in early] + [final_key]
+            work = ms[first] / 1000.0
+            bits = np.array([correct_of(k) for k in keys])
+            corr = bits[first, np.arange(size)]
+            used = np.array(keys)[first]
+        none = np.zeros(size, dtype=bool)
+        return Route(variant, None, threshold, n, tuple(work.tolist()), tuple(none.tolist()),
+                     tuple(corr.tolist()), tuple(used.tolist()), (0.0,) * size, 0.0,
+                     (0.0,) * size, tuple(corr.tolist()), tuple(used.tolist()), top1)
+
+    if server is None:
+        raise RouteError(f"split {split!r} needs a server with a profile of {profile.family!r}")
+    if split == CLOUD:
+        if threshold is not None:
+            raise RouteError("cloud-only (split 'input') runs no exits; threshold must be null")
+        nbytes = upload_bytes if upload_bytes is not None else prog.input_bytes  # type: ignore[union-attr]
+        try:
+            srv_ms = server.variant(variant).latency_ms.median
+        except KeyError:
+            raise RouteError(f"server profile of {profile.family!r} has no variant {variant!r}") from None
+        corr = correct_of(v.id)
+        work = np.zeros(size)
+        return Route(variant, CLOUD, None, n, tuple(work.tolist()), (True,) * size,
+                     tuple(corr.tolist()), (v.id,) * size, (float(nbytes),) * size,
+                     srv_ms / 1000.0, (full_ms / 1000.0,) * size, tuple(corr.tolist()),
+                     (v.id,) * size, top1)
+
+    splits = _split_map(profile)
+    sp = splits.get(split)
+    if sp is None:
+        raise RouteError(f"{profile.family}: unknown split {split!r}; known: "
+                         f"{[CLOUD, *splits]}")
+    srv = _split_map(server).get(split)
+    if srv is None or srv.server_ms is None:
+        raise RouteError(f"server profile of {profile.family!r} has no server_ms for split {split!r}")
+    assert prog is not None
+    enc = sp.encode_ms if sp.encode_ms is not None else prog.codec_encode_ms
+    dec = srv.decode_ms if srv.decode_ms is not None else server.progressive.codec_decode_ms  # type: ignore[union-attr]
+    server_work = (dec + srv.server_ms) / 1000.0
+    per = sp.bytes.int8_lz4_per_sample
+    if per is not None and n and len(per) == n:
+        nbytes_arr = np.asarray(per, dtype=np.float64)
+    else:
+        nbytes_arr = np.full(size, sp.bytes.int8_lz4_mean)
+    before = [e for e in early if e.flops_fraction <= sp.flops_fraction]
+    after = [e for e in early if e.flops_fraction > sp.flops_fraction]
+    if threshold is None:
+        heads = sum(e.head_ms for e in before)
+        prefix = max(0.0, sp.device_ms - heads)
+        work = np.full(size, (prefix + enc) / 1000.0)
+        offload = np.ones(size, dtype=bool)
+        corr = correct_of(v.id)
+        used = np.array([v.id] * size)
+        fb_work = np.full(size, max(0.0, full_ms - prefix) / 1000.0)
+        fb_corr, fb_used = corr, used
+    else:
+        first = _first_firing(profile, before, threshold)
+        offload = first == len(before)
+        keys_b = [e.name for e in before]
+        ms_b = np.array([e.device_ms for e in before] + [sp.device_ms + enc])
+        work = ms_b[first] / 1000.0
+        bits_b = np.array([correct_of(k) for k in keys_b] + [correct_of(final_key)])
+        corr = bits_b[first, np.arange(size)]
+        used = np.array(keys_b + [final_key])[first]
+        nxt = _first_firing(profile, after, threshold)
+        ms_a = np.array([e.device_ms for e in after] + [final_ms]) - sp.device_ms
+        keys_a = [e.name for e in after] + [final_key]
+        fb_work = np.maximum(0.0, ms_a[nxt]) / 1000.0
+        bits_a = np.array([correct_of(k) for k in keys_a])
+        fb_corr = bits_a[nxt, np.arange(size)]
+        fb_used = np.array(keys_a)[nxt]
+    return Route(variant, split, threshold, n, tuple(work.tolist()), tuple(offload.tolist()),
+                 tuple(corr.tolist()), tuple(used.tolist()),
+                 tuple(np.where(offload, nbytes_arr, 0.0).tolist()), server_work,
+                 tuple(fb_work.tolist()), tuple(fb_corr.tolist()), tuple(fb_used.tolist()), top1)
