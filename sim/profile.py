@@ -236,6 +236,15 @@ class Progressive(_Frozen):
     codec_decode_ms: NonNeg = 0.0
     input_bytes: NonNeg = Field(default=0.0, description="bytes of one raw input (cloud-only)")
 
+    @model_validator(mode="after")
+    def _names(self) -> Progressive:
+        names = [s.name for s in self.splits]
+        if "input" in names:
+            raise ValueError("splits: 'input' is reserved for cloud-only execution; rename it")
+        if len(set(names)) != len(names):
+            raise ValueError(f"splits: repeated split names in {names}")
+        return self
+
 
 class Outcomes(_Frozen):
     """Per eval sample outcomes, so the simulator samples real joint behaviour.

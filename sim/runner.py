@@ -25,6 +25,7 @@ from sim.schedulers.registry import SchedulerError, create_scheduler
 
 __all__ = [
     "RunResult", "create_schedulers", "resolved_scenario", "run_inputs", "run_scenario",
+    "scheduler_misfit",
 ]
 
 
@@ -80,10 +81,33 @@ def create_schedulers(
     for spec in _specs(inputs, names):
         where = f"schedulers[{listed.index(spec)}]" if spec in listed else "--scheduler"
         try:
-            made.append((spec, create_scheduler(spec.name, **spec.params)))
+            sched = create_scheduler(spec.name, **spec.params)
         except SchedulerError as exc:
             raise ScenarioError(f"{inputs.source}: {where}: {exc}") from None
+        problem = scheduler_misfit(sched, inputs)
+        if problem:
+            raise ScenarioError(f"{inputs.source}: {where}: {problem}")
+        made.append((spec, sched))
     return made
+
+
+def scheduler_misfit(sched: Scheduler, inputs: RunInputs) -> str | None:
+    """Why a scheduler cannot run this scenario's apps (None if it can)."""
+    sc = inputs.scenario
+    kinds = type(sched).kinds
+    for i, app in enumerate(sc.apps):
+        kind = inputs.profiles[app.family].kind
+        if kinds is not None and kind not in kinds:
+            return (f"scheduler {sched.name!r} cannot run apps[{i}] {app.name!r}: its profile "
+                    f"{app.family!r} is of kind {kind!r}; {sched.name} runs {sorted(kinds)}")
+    if type(sched).needs_server:
+        if sc.server is None:
+            return f"scheduler {sched.name!r} offloads: the scenario needs 'server' and 'network'"
+        for i, app in enumerate(sc.apps):
+            if app.family not in inputs.server_profiles:
+                return (f"scheduler {sched.name!r} offloads apps[{i}] {app.name!r}, but server "
+                        f"{sc.server.name!r} has no profile {app.family!r}")
+    return None
 
 
 def run_inputs(

@@ -143,12 +143,21 @@ class NetworkSpec(_Frozen):
         return self
 
 
-class SpinnSpec(_Frozen):
-    """SPINN goals: hard constraints [metric, op, value] and ordered soft objectives."""
+SpinnMetric = Literal["latency_ms", "throughput_fps", "accuracy", "device_ms", "server_ms",
+                      "energy_mj"]
 
-    constraints: list[tuple[str, Literal["<=", ">="], float]] = Field(default_factory=list)
-    objectives: list[tuple[str, Literal["min", "max"]]] = Field(
-        default=[("latency_ms", "min")]
+
+class SpinnSpec(_Frozen):
+    """SPINN goals: hard constraints [metric, op, value] and ordered soft objectives.
+
+    Metrics are per frame: latency_ms, throughput_fps, accuracy (0..1), device_ms (device
+    compute), server_ms (server compute), energy_mj (device compute above idle + radio)."""
+
+    constraints: list[tuple[SpinnMetric, Literal["<=", ">="], float]] = Field(
+        default_factory=list
+    )
+    objectives: list[tuple[SpinnMetric, Literal["min", "max"]]] = Field(
+        default=[("latency_ms", "min")], min_length=1
     )
 
 

@@ -8,11 +8,12 @@ variants of their profiles, give shares in (0, 1] summing to at most 1, fit the 
 (``weight_bytes + peak_activation_bytes`` of each chosen variant), be the same for the same
 view, and leave the view untouched.
 
-Convention: a scheduler that needs a kind of profile these default views (multi-capacity
-families) lack declares a class attribute ``requires: ClassVar[frozenset[str]]`` naming
-profile kinds, e.g. ``frozenset({"progressive"})``; its views are then built with
-``synthetic.view_of_kind`` for each required kind (KINDS lists the kinds it can build; add a
-builder there for a new one).
+Convention: a scheduler that handles only some profile kinds declares them in ``kinds``
+(``sim.schedulers.base.Scheduler``), e.g. ``frozenset({"progressive"})``; unless that
+includes ``multi_capacity``, its views are built with ``synthetic.view_of_kind`` for each
+kind (KINDS lists the kinds it can build; add a builder there for a new one). A
+``stateful`` scheduler is checked with a fresh instance per view, and replaying the same
+views must give the same plans.
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ def _ample(view: SystemView) -> SystemView:
     return dataclasses.replace(view, memory_budget_bytes=largest)
 
 
-def _views(requires: frozenset[str]) -> dict[str, SystemView]:
-    unknown = set(requires) - set(KINDS)
-    assert not unknown, f"tests/synthetic.py cannot build views of kind {sorted(unknown)}"
-    if requires:
-        base = {kind: _ample(view_of_kind(kind)) for kind in sorted(requires)}
+def _views(kinds: frozenset[str] | None) -> dict[str, SystemView]:
+    wanted = set() if kinds is None or "multi_capacity" in kinds else set(kinds) & set(KINDS)
+    if kinds is not None and not wanted and "multi_capacity" not in kinds:
+        raise AssertionError(f"tests/synthetic.py cannot build views of kinds {sorted(kinds)}")
+    if wanted:
+        base = {kind: _ample(view_of_kind(kind)) for kind in sorted(wanted)}
         return {
             **base,
             **{f"{k}-tight": _tight(v) for k, v in base.items()},
@@ -100,8 +102,11 @@ def _check_plan(plan: Plan, view: SystemView) -> None:
 @pytest.mark.parametrize("name", list_schedulers())
 def test_decide_honours_the_contract(name):
     sched = create_scheduler(name)
-    requires = frozenset(getattr(type(sched), "requires", frozenset()))
-    for label, view in _views(requires).items():
+    cls = type(sched)
+    views = _views(cls.kinds)
+    for label, view in views.items():
+        if cls.stateful:
+            sched = create_scheduler(name)
         snapshot = _fingerprint(view)
         plan = sched.decide(view)
         _check_plan(plan, view)
@@ -109,8 +114,12 @@ def test_decide_honours_the_contract(name):
         assert dict(sched.decide(view).apps) == dict(plan.apps), f"{label}: not deterministic"
         fresh = create_scheduler(name).decide(view)
         assert dict(fresh.apps) == dict(plan.apps), f"{label}: depends on past calls"
-        if label in ("one-app", "six-apps"):
+        if label in ("one-app", "six-apps") or (cls.kinds and label in cls.kinds):
             assert plan.apps, f"{label}: nothing runs although memory is ample"
+    if cls.stateful:  # the same history gives the same plans
+        runs = [[dict(s.decide(v).apps) for v in views.values()]
+                for s in (create_scheduler(name), create_scheduler(name))]
+        assert runs[0] == runs[1], "same views, other plans"
 
 
 @pytest.mark.parametrize("name", list_schedulers())

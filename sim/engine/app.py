@@ -32,14 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
+from simpy.events import Event
 
 from sim.engine.link import BYTES_PER_MBIT, Link
 from sim.engine.monitors import Monitors
 from sim.engine.processor import Job, SharedProcessor, at
 from sim.engine.records import AppRecord
-from sim.engine.routes import Route
 from sim.engine.server import Server
 from sim.profile import Profile
+from sim.routes import Route
 from sim.scenario import AppSpec
 
 __all__ = ["AppRuntime", "EngineContext", "P_DEADLINE", "P_NORMAL"]
@@ -115,8 +116,13 @@ class AppRuntime:
         self._next = 0  # first frame index not yet consumed or dropped
         self._launched_at = 0.0
         self._stalled_until = -math.inf
-        self._wait_version = 0
+        self._waiting: Event | None = None  # the pending wake-up; others are stale
         self._job = Job(spec.name, 0.0, self._device_done)
+        self._device = ctx.device
+        self._monitors = ctx.monitors
+        self._est = ctx.monitors.app(spec.name)
+        self._queue_length = ctx.queue_length
+        self._pipelined = ctx.pipelined
         self._dev_busy = False
         self._dev_frame: Frame | None = None  # a fallback being finished on the device
         self._cur_arrival = 0.0
@@ -154,7 +160,7 @@ class AppRuntime:
         self.variant = None
         self.target = None
         self.route = None
-        self._wait_version += 1
+        self._waiting = None
 
     def apply(self, variant: str | None, share: float, route: Route | None,
               local_fallback: bool = True) -> None:
@@ -202,14 +208,10 @@ class AppRuntime:
             self._next = n
         self.record.arrived += n
 
-    def _draw(self) -> int:
-        pos = self._sample_pos
-        if pos >= len(self._samples):
-            high = self._n_eval if self._n_eval else 1_000_000_000
-            self._samples = self.rng.integers(0, high, size=_BATCH).tolist()
-            pos = 0
-        self._sample_pos = pos + 1
-        return self._samples[pos]
+    def _refill(self) -> None:
+        """The next batch of eval-sample draws (or uniform ints for Bernoulli draws)."""
+        high = self._n_eval if self._n_eval else 1_000_000_000
+        self._samples = self.rng.integers(0, high, size=_BATCH).tolist()
 
     # -- device stage ------------------------------------------------------------------------
     def _kick(self) -> None:
@@ -217,7 +219,7 @@ class AppRuntime:
         if (self._dev_busy or self._hold is not None or self.target is None
                 or not self.running):
             return
-        now = self.env.now
+        now = self.env._now  # the property costs a call on the hottest path
         if now < self._stalled_until:
             return
         if self.variant != self.target:
@@ -229,41 +231,44 @@ class AppRuntime:
             self._dev_busy = True
             job = self._job
             job.work = frame.route.fallback_work[frame.sample]
-            self.ctx.device.submit(job)
+            self._device.submit(job)
             return
         route = self.route
         if route is None:
             return
-        if self._flying and not self.ctx.pipelined:
+        if self._flying and not self._pipelined:
             return
-        cloud = route.split == "input"
-        if cloud and (self._link_frame is not None or self._server_queue):
+        if route.cloud and (self._link_frame is not None or self._server_queue):
             return
-        n = int(math.floor((now - self._t0) / self.period + _ARRIVAL_EPS)) + 1
+        t0, period = self._t0, self.period
+        n = int((now - t0) / period + _ARRIVAL_EPS) + 1
         pending = n - self._next
         if pending <= 0:  # idle until the next frame arrives
-            self._wait_version += 1
-            version = self._wait_version
-            delay = self._t0 + n * self.period - now
-            at(self.env, delay if delay > 0.0 else 0.0, lambda _e: self._resume(version))
+            delay = t0 + n * period - now
+            self._waiting = at(self.env, delay if delay > 0.0 else 0.0, self._resume)
             return
-        keep = self.ctx.queue_length if pending > self.ctx.queue_length else pending
-        self.record.dropped += pending - keep
+        keep = self._queue_length if pending > self._queue_length else pending
+        if pending > keep:
+            self.record.dropped += pending - keep
         idx = n - keep
         self._next = idx + 1
-        self._cur_arrival = self._t0 + idx * self.period
-        r = self._draw()
-        s = r if self._n_eval else 0
+        self._cur_arrival = t0 + idx * period
+        pos = self._sample_pos
+        if pos >= len(self._samples):
+            self._refill()
+            pos = 0
+        self._sample_pos = pos + 1
+        r = self._samples[pos]
         self._cur_sample = r
         self._cur_route = route
-        work = route.device_work[s]
+        work = route.device_work[r if self._n_eval else 0]
         if work <= 0.0:
-            self._after_device(route, r, s)
+            self._offload(route, r, r if self._n_eval else 0)
             return
         self._dev_busy = True
         job = self._job
         job.work = work
-        self.ctx.device.submit(job)
+        self._device.submit(job)
 
     def _switch(self, now: float) -> None:
         rec = self.record
@@ -279,22 +284,39 @@ class AppRuntime:
         self.variant = self.target
         if delay > 0.0:
             self._stalled_until = now + delay
-            self._wait_version += 1
-            version = self._wait_version
-            at(self.env, delay, lambda _e: self._resume(version))
+            self._waiting = at(self.env, delay, self._resume)
             return
         self._kick()
 
-    def _resume(self, version: int) -> None:
-        if version == self._wait_version:
+    def _resume(self, event: Event) -> None:
+        if event is self._waiting:
+            self._waiting = None
             self._kick()
 
     def _device_done(self, job: Job) -> None:
         self._dev_busy = False
-        now = self.env.now
-        self.ctx.monitors.observe_device(self.name, now - job.started, job.work)
+        now = self.env._now
         frame = self._dev_frame
-        if frame is not None:  # a fallback finished locally
+        if frame is None:  # the current camera frame
+            route = self._cur_route
+            assert route is not None
+            r = self._cur_sample
+            s = r if self._n_eval else 0
+            if route.offload[s]:
+                self._monitors.observe_device(self._est, now - job.started, job.work)
+                self._offload(route, r, s)
+                if self._hold is not None:
+                    return
+            else:
+                arrival = self._cur_arrival
+                correct = route.correct[s] if route.samples else r < route.top1 * 1e9
+                self.record.frames.append((arrival, now, correct, route.variant,
+                                           route.exit_used[s], False, False, self.goal_ms))
+                cap = self._monitors.capacity_est * self.share
+                self._monitors.observe_local(self._est, now - job.started, job.work,
+                                             now - arrival, job.work / (cap if cap > 1e-9 else 1e-9))
+        else:  # a failed offload finished locally
+            self._monitors.observe_device(self._est, now - job.started, job.work)
             self._dev_frame = None
             self._flying.discard(frame)
             frame.state = "done"
@@ -302,28 +324,10 @@ class AppRuntime:
             correct = route.fallback_correct[s] if route.samples else frame.bern
             self.record.frames.append((frame.arrival, now, correct, route.variant,
                                        route.fallback_exit[s], False, True, frame.goal_ms))
-        else:
-            cur = self._cur_route
-            assert cur is not None
-            r = self._cur_sample
-            self._after_device(cur, r, r if self._n_eval else 0)
-            if self._hold is not None:
-                return
         self._kick()
 
-    def _after_device(self, route: Route, r: int, s: int) -> None:
-        """The device part of the current frame is done: answer it or offload it."""
-        now = self.env.now
-        if not route.offload[s]:
-            correct = route.correct[s] if route.samples else r < route.top1 * 1e9
-            arrival = self._cur_arrival
-            self.record.frames.append((arrival, now, correct, route.variant,
-                                       route.exit_used[s], False, False, self.goal_ms))
-            cap = self.ctx.monitors.capacity_est
-            share = self.share if self.share > 1e-9 else 1e-9
-            expected = route.device_work[s] / (share * (cap if cap > 1e-9 else 1e-9))
-            self.ctx.monitors.observe_frame(self.name, now - arrival, expected)
-            return
+    def _offload(self, route: Route, r: int, s: int) -> None:
+        """The current frame leaves the device: send it (or hold it, or fall back)."""
         frame = Frame(self._cur_arrival, s, route, self.goal_ms, self.local_fallback,
                       r < route.top1 * 1e9)
         self._flying.add(frame)

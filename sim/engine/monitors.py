@@ -25,6 +25,21 @@ from sim.traces import Trace
 __all__ = ["Monitors"]
 
 
+class AppEstimates:
+    """One app's EWMAs (None before its first frame). The app's runtime updates them in place
+    on every frame (the engine's hot path); the view reads them."""
+
+    __slots__ = ("latency_ratio", "latency_ms", "device_slowdown")
+
+    def __init__(self) -> None:
+        self.latency_ratio: float | None = None
+        self.latency_ms: float | None = None
+        self.device_slowdown: float | None = None
+
+    def reset(self) -> None:
+        self.latency_ratio = self.latency_ms = self.device_slowdown = None
+
+
 @dataclass
 class Monitors:
     load: Trace
@@ -32,9 +47,7 @@ class Monitors:
     period_s: float
     oracle: bool = False
     capacity_est: float = field(init=False)
-    latency_ratio: dict[str, float] = field(default_factory=dict)
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    device_slowdown: dict[str, float] = field(default_factory=dict)
+    apps: dict[str, AppEstimates] = field(default_factory=dict)
     bandwidth_mbps: float | None = None
     rtt_ms: float | None = None
     server_slowdown: float = 1.0
@@ -59,31 +72,45 @@ class Monitors:
             return max(0.0, 1.0 - self.load.value_at(now))
         return self.capacity_est
 
-    def observe_frame(self, app: str, latency_s: float, expected_s: float) -> None:
-        """Fold one device-only frame's latency in (``expected_s`` from the plan and estimate)."""
-        ms = latency_s * 1000.0
-        ratio = latency_s / expected_s if expected_s > 0 else 1.0
-        old = self.latency_ratio.get(app)
-        if old is None:
-            self.latency_ratio[app] = ratio
-            self.latency_ms[app] = ms
-        else:
-            a = self.ewma
-            self.latency_ratio[app] = old + a * (ratio - old)
-            self.latency_ms[app] += a * (ms - self.latency_ms[app])
+    def app(self, name: str) -> AppEstimates:
+        """The estimates of one app (created on first use)."""
+        est = self.apps.get(name)
+        if est is None:
+            est = self.apps[name] = AppEstimates()
+        return est
 
-    def observe_device(self, app: str, measured_s: float, work_s: float) -> None:
-        """One device job took ``measured_s`` for ``work_s`` of profiled work."""
+    def observe_local(self, est: AppEstimates, measured_s: float, work_s: float,
+                      latency_s: float, expected_s: float) -> None:
+        """A frame answered on the device: device slowdown (measured / profiled device time)
+        and latency (observed, and observed / expected under the plan)."""
+        a = self.ewma
+        x = measured_s / work_s if work_s > 0.0 else 1.0
+        old = est.device_slowdown
+        est.device_slowdown = x if old is None else old + a * (x - old)
+        ms = latency_s * 1000.0
+        x = latency_s / expected_s if expected_s > 0.0 else 1.0
+        old = est.latency_ratio
+        if old is None or est.latency_ms is None:
+            est.latency_ratio, est.latency_ms = x, ms
+        else:
+            est.latency_ratio = old + a * (x - old)
+            est.latency_ms += a * (ms - est.latency_ms)
+
+    def observe_device(self, est: AppEstimates, measured_s: float, work_s: float) -> None:
+        """One device job (of a frame that then left the device, or a fallback)."""
         if work_s <= 0.0:
             return
-        ratio = measured_s / work_s
-        old = self.device_slowdown.get(app)
-        self.device_slowdown[app] = ratio if old is None else old + self.ewma * (ratio - old)
+        x = measured_s / work_s
+        old = est.device_slowdown
+        est.device_slowdown = x if old is None else old + self.ewma * (x - old)
 
     def forget(self, app: str) -> None:
-        self.latency_ratio.pop(app, None)
-        self.latency_ms.pop(app, None)
-        self.device_slowdown.pop(app, None)
+        est = self.apps.get(app)
+        if est is not None:
+            est.reset()
+
+    def latency_ratios(self) -> dict[str, float]:
+        return {n: e.latency_ratio for n, e in self.apps.items() if e.latency_ratio is not None}
 
     # -- link and server ----------------------------------------------------------------------
     def start_link(self, bandwidth_mbps: float, rtt_ms: float, up: bool) -> None:

@@ -30,14 +30,22 @@ __all__ = ["Job", "SharedProcessor", "at"]
 _TIE = 1e-12  # virtual finish times this close (relative) complete together
 
 
+class _Call(Event):
+    """An already-triggered event with one callback (what ``env.timeout`` plus a callback
+    does, with less work on the engine's hottest path)."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None]) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = None
+
+
 def at(env: simpy.Environment, delay: float, callback: Callable[[Event], None],
        priority: int = 1) -> Event:
-    """Call ``callback`` after ``delay`` seconds; ``priority`` orders events of one instant
-    (lower first; SimPy's own events use 1). Cheaper than ``env.timeout`` plus a callback."""
-    ev = Event(env)
-    ev._ok = True
-    ev._value = None
-    ev.callbacks.append(callback)  # type: ignore[union-attr]
+    """Call ``callback(event)`` after ``delay`` seconds; ``priority`` orders events of one
+    instant (lower first; SimPy's own events use 1)."""
+    ev = _Call(env, callback)
     env.schedule(ev, priority, delay)  # type: ignore[arg-type]  # any int orders events
     return ev
 
@@ -78,7 +86,7 @@ class SharedProcessor:
         self._u = 0.0  # integral of dt / W while busy (share-time per unit weight)
         self._w = 0.0  # sum of busy weights
         self._last = env.now
-        self._version = 0
+        self._pending: Event | None = None  # the one event that is not stale
         self._due = math.nan  # virtual finish time the pending event completes (nan: none)
         self._cap = 0.0
         self._cap_from = math.inf
@@ -116,7 +124,7 @@ class SharedProcessor:
         self._advance()
         w = self.weights.get(job.owner, self.default_weight)
         job.weight = w
-        job.started = self.env.now
+        job.started = self._last
         job.u0 = self._u
         job.finish_v = self._v + job.work / w if w > 0 else math.inf
         self.jobs[job.owner] = job
@@ -169,7 +177,7 @@ class SharedProcessor:
         self._cap_from, self._cap_until = min(t, self.env.now), trace.next_change_after(t)
 
     def _advance(self) -> None:
-        now = self.env.now
+        now = self.env._now  # the property costs a call; this is the engine's hottest path
         dt = now - self._last
         self._last = now
         if dt > 0.0 and self.jobs:
@@ -190,13 +198,13 @@ class SharedProcessor:
     def _reschedule(self) -> None:
         if self._deferred:
             return
-        self._version += 1
+        self._pending = None
         jobs = self.jobs
         if not jobs:
             self._v = self._u = self._w = 0.0  # idle: restart virtual time (precision)
             self._due = math.nan
             return
-        now = self.env.now
+        now = self.env._now
         if not self._cap_from <= now < self._cap_until:
             self._load_capacity(now)
         cap = self._cap
@@ -212,18 +220,18 @@ class SharedProcessor:
         if cap > 0.0 and fmin < math.inf:
             dt = (fmin - self._v) * (total / cap if self.work_conserving else 1.0 / cap)
             if dt <= to_change:
-                delay, due = max(dt, 0.0), fmin
+                delay, due = (dt if dt > 0.0 else 0.0), fmin
         if delay == math.inf:
             return
         self._due = due
-        version = self._version
-        at(self.env, delay, lambda _e: self._wake(version))
+        ev = self._pending = _Call(self.env, self._wake)
+        self.env.schedule(ev, 1, delay)  # type: ignore[arg-type]
 
-    def _wake(self, version: int) -> None:
-        if version != self._version:
+    def _wake(self, event: Event) -> None:
+        if event is not self._pending:
             return
         due = self._due
-        if math.isnan(due):  # a capacity change: read the next segment even if now rounds below
+        if due != due:  # nan: a capacity change; read the next segment even if now rounds below
             self._advance()
             self._load_capacity(max(self.env.now, self._cap_until))
             self._reschedule()
@@ -232,11 +240,13 @@ class SharedProcessor:
         if self._v < due:
             self._v = due
         limit = due + _TIE * max(1.0, abs(due))
-        finished = [j for j in self.jobs.values() if j.finish_v <= limit]
+        jobs, done, u = self.jobs, self._done, self._u
+        finished = [j for j in jobs.values() if j.finish_v <= limit]
         for job in finished:
-            del self.jobs[job.owner]
-            self._credit(job.owner, job.work)
-            job.share_time = (self._u - job.u0) * job.weight
+            owner = job.owner
+            del jobs[owner]
+            done[owner] = done.get(owner, 0.0) + job.work
+            job.share_time = (u - job.u0) * job.weight
         self._deferred = True
         try:
             for job in finished:

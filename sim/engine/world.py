@@ -26,9 +26,9 @@ from sim.engine.link import Link
 from sim.engine.monitors import Monitors
 from sim.engine.processor import SharedProcessor, at
 from sim.engine.records import Decision
-from sim.engine.routes import Route, RouteError, build_route
 from sim.engine.server import Server
 from sim.inputs import RunInputs, TimedEvent, app_rng
+from sim.routes import Route, RouteError, build_route
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
 
 __all__ = ["EngineResult", "PlanError", "Simulation"]
@@ -203,7 +203,7 @@ class Simulation:
             if abs(now_value - ref) / max(abs(ref), 1e-9) > thr:
                 return f"drift: {key} {ref:.3g}->{now_value:.3g}"
         if sc.monitor.latency_drift:
-            for name, ratio in sorted(self.monitors.latency_ratio.items()):
+            for name, ratio in sorted(self.monitors.latency_ratios().items()):
                 base = self._ratio_at_decision.get(name)
                 if base is not None and abs(ratio - base) / max(base, 1e-9) > thr:
                     return f"drift: latency {name} x{base:.2f}->x{ratio:.2f}"
@@ -262,6 +262,7 @@ class Simulation:
             if not app.running:
                 continue
             s = app.spec
+            est = mon.app(s.name)
             goals = None
             if s.spinn is not None:
                 goals = SpinnGoals(tuple(s.spinn.constraints), tuple(s.spinn.objectives))
@@ -269,10 +270,10 @@ class Simulation:
                 name=s.name, family=s.family, profile=app.profile, fps=s.fps,
                 latency_goal_ms=app.goal_ms, accuracy_floor=s.accuracy_floor,
                 priority=app.priority, current=self.plan.get(s.name),
-                latency_ratio=mon.latency_ratio.get(s.name, 1.0),
-                observed_latency_ms=mon.latency_ms.get(s.name),
+                latency_ratio=est.latency_ratio if est.latency_ratio is not None else 1.0,
+                observed_latency_ms=est.latency_ms,
                 server_profile=self.inputs.server_profiles.get(s.family), spinn=goals,
-                device_slowdown=mon.device_slowdown.get(s.name),
+                device_slowdown=est.device_slowdown,
                 upload_bytes=float(s.upload_bytes) if s.upload_bytes is not None else None,
             ))
         bw, rtt, srv, up = self._network_view(now)
@@ -291,7 +292,7 @@ class Simulation:
         self.result.decision_wall_s.append(time.perf_counter() - t0)
         self.result.decision_apps.append(tuple(a.name for a in view.apps))
         self._at_decision = self._estimates()
-        self._ratio_at_decision = dict(self.monitors.latency_ratio)
+        self._ratio_at_decision = self.monitors.latency_ratios()
         memory = self._check(plan, view)
         self._wake(plan, view)
         if memory > self.memory_budget:

@@ -1,7 +1,8 @@
 """NestDNN's resource-agnostic status quo: every app runs one fixed, independently trained
 model chosen before deployment, with an equal share of compute, whatever the load.
 
-Parameter ``model``: "largest" (default: the vanilla model), "smallest", or a variant id.
+Parameter ``model``: "largest" (default: the vanilla model), "smallest", "fastest" (lowest
+profiled latency), or a variant id.
 Models come from ``Profile.independents()``, or from all variants when the profile has none.
 The choice depends only on the profile, so an app keeps the same variant at every decision.
 When the fixed models do not fit memory, the lowest-priority app (ties: the latest name) is
@@ -24,7 +25,9 @@ class Agnostic(Scheduler):
 
     def __init__(self, model: str = "largest") -> None:
         if not isinstance(model, str) or not model:
-            raise ValueError(f"model must be 'largest', 'smallest' or a variant id, got {model!r}")
+            raise ValueError(
+                f"model must be 'largest', 'smallest', 'fastest' or a variant id, got {model!r}"
+            )
         self.model = model
 
     def fixed_model(self, app: AppView) -> Variant:
@@ -36,6 +39,8 @@ class Agnostic(Scheduler):
             return pool[-1]
         if self.model == "smallest":
             return pool[0]
+        if self.model == "fastest":
+            return min(app.profile.variants, key=lambda v: (v.latency_ms.median, v.id))
         try:
             return app.profile.variant(self.model)
         except KeyError:

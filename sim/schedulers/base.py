@@ -25,7 +25,8 @@ class SpinnGoals:
 
     ``constraints`` holds ``(metric, op, value)`` with op ``"<="`` or ``">="``;
     ``objectives`` holds ``(metric, "min"|"max")`` in priority order. Metrics:
-    ``latency_ms``, ``throughput_fps``, ``accuracy``, ``server_ms``, ``device_ms``.
+    ``latency_ms``, ``throughput_fps``, ``accuracy``, ``device_ms``, ``server_ms``,
+    ``energy_mj`` (see :mod:`sim.schedulers.offload_model`).
     """
 
     constraints: tuple[tuple[str, str, float], ...] = ()
@@ -137,6 +138,10 @@ class Scheduler(ABC):
     """profile kinds this scheduler can run (None: any); others are refused at validation"""
     needs_server: ClassVar[bool] = False
     """True when it offloads by design (the scenario must give a server and a network)"""
+    stateful: ClassVar[bool] = False
+    """True when past decisions matter (a fixed deployment, a search in progress): the
+    contract checks then use a fresh instance per view, and the same sequence of views must
+    give the same plans"""
 
     @abstractmethod
     def decide(self, view: SystemView) -> Plan:

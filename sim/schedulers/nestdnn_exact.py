@@ -22,7 +22,7 @@ import numpy as np
 import pulp  # type: ignore[import-untyped]
 
 from sim.schedulers.nestdnn_greedy import Objective, solve_greedy
-from sim.schedulers.nestdnn_problem import Assignment, Problem, evaluate
+from sim.schedulers.nestdnn_problem import Assignment, Problem, evaluate, is_feasible
 
 __all__ = ["solve_exact", "solve_ilp"]
 
@@ -184,11 +184,24 @@ def solve_exact(problem: Problem, objective: Objective) -> Assignment:
 
 def solve_ilp(problem: Problem, objective: Objective) -> Assignment:
     """The same optimum from a PuLP/CBC integer program (binary x[k, option]; MinMaxCost
-    with an auxiliary z, then the least total at the optimal z)."""
+    with an auxiliary z, then the least total at the optimal z).
+
+    Memory enters as a fraction of the budget: raw byte counts (up to 1e12) defeat CBC's
+    preprocessing, which then calls feasible instances infeasible. The answer is checked in
+    exact integers; should rounding admit a plan a few bytes over the budget, the program is
+    solved again with the budget tightened by CBC's tolerance."""
     if not problem.apps:
         return ()
     if objective not in ("mintotal", "minmax"):
         raise ValueError(f"objective must be 'mintotal' or 'minmax', got {objective!r}")
+    for slack in (1.0, 1.0 - 1e-6):
+        chosen = _ilp(problem, objective, slack)
+        if is_feasible(problem, chosen):
+            return chosen
+    raise RuntimeError("ILP solver's plans exceed the memory budget after rounding")
+
+
+def _ilp(problem: Problem, objective: Objective, slack: float) -> Assignment:
     apps = problem.apps
     prob = pulp.LpProblem("nestdnn", pulp.LpMinimize)
     x = {
@@ -203,9 +216,10 @@ def solve_ilp(problem: Problem, objective: Objective) -> Assignment:
     for k, t in enumerate(apps):
         prob += pulp.lpSum(x[k, o] for o in range(len(t.opt_cost))) == 1
     prob += pulp.lpSum(int(apps[k].opt_units[o]) * v for (k, o), v in x.items()) <= problem.units
+    budget = max(float(problem.memory_budget), 1.0)
     prob += (
-        pulp.lpSum(int(apps[k].opt_memory[o]) * v for (k, o), v in x.items())
-        <= problem.memory_budget
+        pulp.lpSum(float(apps[k].opt_memory[o]) / budget * v for (k, o), v in x.items())
+        <= slack
     )
     total = pulp.lpSum(app_cost.values())
     with warnings.catch_warnings():  # the bundled CBC is deprecated in PuLP 3.x, still works

@@ -59,6 +59,8 @@ class Route:
     fallback_exit: tuple[str, ...]
     top1: float
     """accuracy for Bernoulli draws when there are no per-sample outcomes"""
+    cloud: bool = False
+    """cloud-only: no device part"""
 
     @property
     def needs_server(self) -> bool:
@@ -166,7 +168,7 @@ def build_route(profile: Profile, variant: str, split: str | None, threshold: fl
         return Route(variant, CLOUD, None, n, tuple(work.tolist()), (True,) * size,
                      tuple(corr.tolist()), (v.id,) * size, (float(nbytes),) * size,
                      srv_ms / 1000.0, (full_ms / 1000.0,) * size, tuple(corr.tolist()),
-                     (v.id,) * size, top1)
+                     (v.id,) * size, top1, cloud=True)
 
     splits = _split_map(profile)
     sp = splits.get(split)

@@ -1,0 +1,31 @@
+"""Device-only baseline for progressive networks: the whole network on the device, every
+frame, with a priority-weighted share of it; no offloading. ``threshold`` (default None: no
+early exit runs) lets it use the exits on the device at a fixed confidence threshold."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sim.schedulers.allocation import fit_memory, priority_shares
+from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
+from sim.schedulers.registry import register_scheduler
+
+__all__ = ["DeviceOnly"]
+
+
+@register_scheduler("device-only")
+class DeviceOnly(Scheduler):
+    """Everything on the device (optionally with early exits at a fixed threshold)."""
+
+    kinds: ClassVar[frozenset[str] | None] = frozenset({"progressive"})
+
+    def __init__(self, threshold: float | None = None) -> None:
+        if threshold is not None and not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
+            raise ValueError(f"threshold must be null or a number in [0, 1], got {threshold!r}")
+        self.threshold = threshold
+
+    def decide(self, view: SystemView) -> Plan:
+        apps = fit_memory(view)
+        shares = priority_shares(apps) if apps else {}
+        return Plan({a.name: AppPlan(a.profile.variants[0].id, shares[a.name], None,
+                                     self.threshold) for a in apps})

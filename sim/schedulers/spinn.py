@@ -1,0 +1,133 @@
+"""SPINN's scheduler (ALGORITHMS 2.5): per app, the (split, exit threshold) that meets every
+hard constraint and is best by the ordered soft objectives.
+
+Every configuration (device only, each split point, cloud only; thresholds from
+``thresholds``, ``None`` meaning no early exit) is estimated by
+:mod:`sim.schedulers.offload_model`. Configurations that break a hard constraint are dropped;
+the rest are filtered objective by objective, keeping those within ``tolerance`` (relative)
+of the best, and the remaining tie goes to the lowest latency, then the least server work,
+then the earliest configuration. When nothing is feasible the least-violating configuration
+(sum of relative violations) is taken and the timeline says so.
+
+An app without ``spinn`` goals gets ``latency_ms <= latency_goal_ms`` as its constraint and
+(accuracy max, throughput max) as objectives. Several apps: each gets a priority-weighted
+share of the device and an equal share of link and server with every other app that
+offloads; the number of offloading apps is found by iterating the choice (at most three
+rounds). When the link is down or unknown, only on-device configurations are considered.
+The engine re-decides when an estimate drifts by more than ``monitor.drift_threshold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from sim.schedulers.allocation import fit_memory, priority_shares
+from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
+from sim.schedulers.offload_model import Estimates, config_table, estimate
+from sim.schedulers.registry import register_scheduler
+
+__all__ = ["DEFAULT_THRESHOLDS", "Spinn", "check_thresholds", "choose", "default_goals"]
+
+DEFAULT_THRESHOLDS: tuple[float | None, ...] = (None, *(round(0.1 * k, 1) for k in range(11)))
+
+
+def check_thresholds(thresholds: Sequence[float | None]) -> tuple[float | None, ...]:
+    ths = tuple(thresholds)
+    if not ths or any(t is not None and not (isinstance(t, int | float) and 0 <= t <= 1)
+                      for t in ths):
+        raise ValueError(f"thresholds must be a non-empty list of numbers in [0, 1] or null, "
+                         f"got {list(thresholds)}")
+    return ths
+
+
+def default_goals(app: AppView) -> SpinnGoals:
+    return SpinnGoals((("latency_ms", "<=", app.latency_goal_ms),),
+                      (("accuracy", "max"), ("throughput_fps", "max")))
+
+
+def _violation(values: dict[str, np.ndarray], goals: SpinnGoals) -> np.ndarray:
+    out = np.zeros_like(values["latency_ms"])
+    for metric, op, bound in goals.constraints:
+        x = values[metric]
+        scale = max(abs(bound), 1e-9)
+        gap = (x - bound) if op == "<=" else (bound - x)
+        out = out + np.maximum(gap, 0.0) / scale
+    return out
+
+
+def choose(est: Estimates, goals: SpinnGoals, tolerance: float) -> tuple[int, str | None]:
+    """Index of the chosen configuration and a note when no configuration was feasible."""
+    vals = est.values
+    usable = np.isfinite(vals["latency_ms"])
+    if not usable.any():
+        raise ValueError("no configuration can run")
+    ok = usable.copy()
+    for metric, op, bound in goals.constraints:
+        x = vals[metric]
+        ok &= (x <= bound + 1e-12) if op == "<=" else (x >= bound - 1e-12)
+    note = None
+    if not ok.any():
+        viol = np.where(usable, _violation(vals, goals), np.inf)
+        k = int(np.argmin(viol))
+        ok = np.zeros_like(ok)
+        ok[k] = True
+        wanted = ", ".join(f"{m} {op} {v:g}" for m, op, v in goals.constraints)
+        got = ", ".join(f"{m} {vals[m][k]:.4g}" for m, _, _ in goals.constraints)
+        note = f"infeasible: no configuration meets {wanted}; least violating has {got}"
+    for metric, sense in goals.objectives:
+        x = vals[metric]
+        best = float(x[ok].max() if sense == "max" else x[ok].min())
+        tol = tolerance * max(abs(best), 1e-12)
+        ok &= (x >= best - tol) if sense == "max" else (x <= best + tol)
+    idx = np.flatnonzero(ok)
+    order = np.lexsort((idx, vals["server_ms"][idx], vals["latency_ms"][idx]))
+    return int(idx[order[0]]), note
+
+
+@register_scheduler("spinn")
+class Spinn(Scheduler):
+    """SPINN: split point and exit threshold per app under hard constraints, soft objectives."""
+
+    kinds: ClassVar[frozenset[str] | None] = frozenset({"progressive"})
+
+    def __init__(self, thresholds: Sequence[float | None] = DEFAULT_THRESHOLDS,
+                 tolerance: float = 0.01, offload: bool = True) -> None:
+        if not (isinstance(tolerance, int | float) and 0 <= tolerance < 1):
+            raise ValueError(f"tolerance must be a number in [0, 1), got {tolerance!r}")
+        self.thresholds = check_thresholds(thresholds)
+        self.tolerance = float(tolerance)
+        self.offload = bool(offload)
+
+    def decide(self, view: SystemView) -> Plan:
+        apps = fit_memory(view)
+        if not apps:
+            return Plan({})
+        shares = priority_shares(apps)
+        n_off = len(apps)
+        picks: dict[str, tuple[Estimates, int, str | None]] = {}
+        for _ in range(3):
+            picks = {a.name: self._pick(a, view, shares[a.name], n_off) for a in apps}
+            m = sum(1 for est, k, _ in picks.values() if est.table.offload[k] > 0)
+            if max(m, 1) == n_off:
+                break
+            n_off = max(m, 1)
+        plan, notes = {}, {}
+        for a in apps:
+            est, k, note = picks[a.name]
+            t = est.table
+            plan[a.name] = AppPlan(variant=t.variant, share=shares[a.name], split=t.splits[k],
+                                   threshold=t.thresholds[k])
+            if note is not None:
+                notes[a.name] = note
+        return Plan(plan, notes=notes)
+
+    def _pick(self, app: AppView, view: SystemView, share: float,
+              n_off: int) -> tuple[Estimates, int, str | None]:
+        server = app.server_profile if self.offload else None
+        table = config_table(app.profile, server, app.upload_bytes, self.thresholds)
+        est = estimate(table, app, view, share, n_off, n_off)
+        k, note = choose(est, app.spinn or default_goals(app), self.tolerance)
+        return est, k, note
