@@ -124,6 +124,7 @@ class AppRuntime:
         self._queue_length = ctx.queue_length
         self._pipelined = ctx.pipelined
         self._dev_busy = False
+        self._reserved = False  # the device job waits for its frame to arrive
         self._dev_frame: Frame | None = None  # a fallback being finished on the device
         self._cur_arrival = 0.0
         self._cur_sample = 0
@@ -167,6 +168,8 @@ class AppRuntime:
         """Adopt a plan entry (``variant=None`` pauses the app and unloads its model)."""
         self.share = share if variant is not None else 0.0
         self.ctx.device.set_weight(self.name, self.share)
+        if variant != self.target or route is not self.route:
+            self._unreserve()  # the waiting frame should run under the new plan
         self.target = variant
         self.route = route
         self.local_fallback = local_fallback
@@ -181,6 +184,7 @@ class AppRuntime:
         """Drop the frame on the device and every frame past it (held, sent, finishing
         locally: all of them are in ``_flying``)."""
         rec = self.record
+        self._unreserve()
         if self._dev_busy:
             self.ctx.device.cancel(self.name)
             self._dev_busy = False
@@ -243,32 +247,53 @@ class AppRuntime:
         t0, period = self._t0, self.period
         n = int((now - t0) / period + _ARRIVAL_EPS) + 1
         pending = n - self._next
-        if pending <= 0:  # idle until the next frame arrives
-            delay = t0 + n * period - now
-            self._waiting = at(self.env, delay if delay > 0.0 else 0.0, self._resume)
-            return
-        keep = self._queue_length if pending > self._queue_length else pending
-        if pending > keep:
-            self.record.dropped += pending - keep
-        idx = n - keep
-        self._next = idx + 1
-        self._cur_arrival = t0 + idx * period
+        if pending <= 0:  # the next frame (index n) has not arrived: start it when it does
+            idx = n
+            start = t0 + n * period
+        else:
+            keep = self._queue_length if pending > self._queue_length else pending
+            if pending > keep:
+                self.record.dropped += pending - keep
+            idx = n - keep
+            start = now
+        arrival = t0 + idx * period
         pos = self._sample_pos
         if pos >= len(self._samples):
             self._refill()
             pos = 0
-        self._sample_pos = pos + 1
         r = self._samples[pos]
+        work = route.device_work[r if self._n_eval else 0]
+        if start > now and work <= 0.0:  # nothing to reserve on the device: wake up then
+            self._waiting = at(self.env, start - now, self._resume)
+            return
+        self._sample_pos = pos + 1
+        self._next = idx + 1
+        self._cur_arrival = arrival
         self._cur_sample = r
         self._cur_route = route
-        work = route.device_work[r if self._n_eval else 0]
         if work <= 0.0:
             self._offload(route, r, r if self._n_eval else 0)
             return
         self._dev_busy = True
         job = self._job
         job.work = work
-        self._device.submit(job)
+        if start > now:
+            self._reserved = True
+            self._device.submit_at(job, start)
+        else:
+            self._device.submit(job)
+
+    def _unreserve(self) -> bool:
+        """Withdraw a device job waiting for its frame to arrive (the frame is not taken)."""
+        if not self._reserved or not self._device.is_waiting(self.name):
+            self._reserved = False  # (it has started: the frame is taken)
+            return False
+        self._reserved = False
+        self._device.cancel(self.name)
+        self._dev_busy = False
+        self._next -= 1
+        self._sample_pos -= 1
+        return True
 
     def _switch(self, now: float) -> None:
         rec = self.record
@@ -295,6 +320,7 @@ class AppRuntime:
 
     def _device_done(self, job: Job) -> None:
         self._dev_busy = False
+        self._reserved = False
         now = self.env._now
         frame = self._dev_frame
         if frame is None:  # the current camera frame
@@ -460,6 +486,7 @@ class AppRuntime:
         if frame.fallback and self.running:
             frame.state = "local"
             self._local.append(frame)
+            self._unreserve()  # finishing it goes before the next camera frame
             self._kick()
             return
         frame.state = "done"

@@ -13,6 +13,10 @@ change) is recomputed and stale events are ignored by a version counter. A compl
 decided by the virtual finish time it was scheduled for, never by comparing leftover work
 with a threshold, so it fires once at any simulated time (floating-point ``now + dt == now``
 cannot stall it). ``v`` restarts at 0 whenever the resource is idle.
+
+A job may be submitted to start later (:meth:`SharedProcessor.submit_at`: an app whose next
+camera frame has not arrived yet). The start is one more breakpoint of the same single
+pending event, so the app needs no wake-up of its own.
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ class SharedProcessor:
         self._w = 0.0  # sum of busy weights
         self._last = env.now
         self._pending: Event | None = None  # the one event that is not stale
+        self._future: dict[str, tuple[float, Job]] = {}  # owner -> (start time, job)
+        self._starts_at = math.inf  # the pending event starts the future jobs due by then
         self._due = math.nan  # virtual finish time the pending event completes (nan: none)
         self._cap = 0.0
         self._cap_from = math.inf
@@ -117,6 +123,18 @@ class SharedProcessor:
         job.weight = weight
         self._reschedule()
 
+    def submit_at(self, job: Job, t: float) -> None:
+        """Start a job at time ``t`` >= now (its weight is read then); cancel() withdraws it."""
+        if job.owner in self.jobs or job.owner in self._future:
+            raise RuntimeError(f"{job.owner}: a job is already running or waiting")
+        if t <= self.env._now:
+            self.submit(job)
+            return
+        self._future[job.owner] = (t, job)
+        if t < self._starts_at:
+            self._advance()
+            self._reschedule()
+
     def submit(self, job: Job) -> None:
         """Start a job; an owner has at most one job at a time."""
         if job.owner in self.jobs:
@@ -131,7 +149,13 @@ class SharedProcessor:
         self._reschedule()
 
     def cancel(self, owner: str) -> Job | None:
-        """Abort an owner's running job; returns it (its served work counts as done)."""
+        """Abort an owner's running (or waiting) job; returns it (served work counts as done)."""
+        waiting = self._future.pop(owner, None)
+        if waiting is not None:
+            if waiting[0] <= self._starts_at:
+                self._advance()
+                self._reschedule()
+            return waiting[1]
         job = self.jobs.get(owner)
         if job is None:
             return None
@@ -154,6 +178,10 @@ class SharedProcessor:
         if job is None or cap <= 0.0 or job.weight <= 0.0:
             return 0.0
         return cap * job.weight / self._w if self.work_conserving else cap * job.weight
+
+    def is_waiting(self, owner: str) -> bool:
+        """True while the owner's job is submitted to start later and has not started."""
+        return owner in self._future
 
     def busy(self) -> int:
         return len(self.jobs)
@@ -200,11 +228,18 @@ class SharedProcessor:
             return
         self._pending = None
         jobs = self.jobs
+        now = self.env._now
+        start = math.inf
+        if self._future:
+            start = min(t for t, _ in self._future.values())
+        self._starts_at = start
         if not jobs:
             self._v = self._u = self._w = 0.0  # idle: restart virtual time (precision)
             self._due = math.nan
+            if start < math.inf:
+                ev = self._pending = _Call(self.env, self._wake)
+                self.env.schedule(ev, 1, start - now)  # type: ignore[arg-type]
             return
-        now = self.env._now
         if not self._cap_from <= now < self._cap_until:
             self._load_capacity(now)
         cap = self._cap
@@ -221,6 +256,10 @@ class SharedProcessor:
             dt = (fmin - self._v) * (total / cap if self.work_conserving else 1.0 / cap)
             if dt <= to_change:
                 delay, due = (dt if dt > 0.0 else 0.0), fmin
+        if start - now < delay:
+            delay, due = start - now, math.nan
+        else:
+            self._starts_at = math.inf  # this event starts nothing
         if delay == math.inf:
             return
         self._due = due
@@ -231,9 +270,13 @@ class SharedProcessor:
         if event is not self._pending:
             return
         due = self._due
-        if due != due:  # nan: a capacity change; read the next segment even if now rounds below
+        if due != due:  # nan: a start, or a capacity change
             self._advance()
-            self._load_capacity(max(self.env.now, self._cap_until))
+            starts = self._starts_at
+            if starts < math.inf:
+                self._start_due(starts)
+            else:  # read the next segment even if now rounds below it
+                self._load_capacity(max(self.env.now, self._cap_until))
             self._reschedule()
             return
         self._advance()
@@ -254,3 +297,14 @@ class SharedProcessor:
         finally:
             self._deferred = False
         self._reschedule()
+
+    def _start_due(self, t: float) -> None:
+        """Start every waiting job whose start time is <= t (the scheduled one)."""
+        now, v, u, weights = self._last, self._v, self._u, self.weights
+        for owner, (start, job) in list(self._future.items()):
+            if start <= t:
+                del self._future[owner]
+                w = weights.get(owner, self.default_weight)
+                job.weight, job.started, job.u0 = w, now, u
+                job.finish_v = v + job.work / w if w > 0 else math.inf
+                self.jobs[owner] = job
