@@ -24,6 +24,8 @@ __all__ = ["main"]
 EXIT_USER_ERROR = 2
 TABLE_KEYS = ("accuracy", "worst_app_accuracy", "fps", "latency_ms_mean", "latency_ms_p95",
               "dropped", "deadline_misses", "energy_j", "switches", "switch_s")
+OFFLOAD_KEYS = ("failed", "offloaded", "early_exits", "fallbacks", "sent_mb", "server_s")
+"""shown when some run of the table has any of them"""
 
 
 def _fmt(v: Any) -> str:
@@ -60,6 +62,11 @@ def _summary_rows(results) -> list[dict[str, Any]]:
     return rows
 
 
+def _table_keys(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    extra = tuple(k for k in OFFLOAD_KEYS if any(r.get(k) for r in rows))
+    return (*TABLE_KEYS, *extra)
+
+
 def _default_out(scenario: str) -> Path:
     return Path("runs") / Path(scenario).stem
 
@@ -72,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = run_scenario(args.scenario, args.scheduler or None, args.seed, out,
                            progress=not args.quiet)
     rows = _summary_rows(results)
-    print(format_table(rows, ("scheduler", *TABLE_KEYS, "decision_ms_median")))
+    print(format_table(rows, ("scheduler", *_table_keys(rows), "decision_ms_median")))
     print(f"results: {out}/<scheduler>/metrics.json")
     return 0
 
@@ -83,7 +90,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(args.scenario)
     results = run_scenario(args.scenario, None, args.seed, out, progress=not args.quiet)
     rows = _summary_rows(results)
-    keys = ("scheduler", *TABLE_KEYS, "decisions", "refused_plans", "decision_ms_median")
+    keys = ("scheduler", *_table_keys(rows), "decisions", "refused_plans", "decision_ms_median")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n")
     w.writeheader()
