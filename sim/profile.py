@@ -17,6 +17,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
+    WithJsonSchema,
+    field_serializer,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,6 +30,7 @@ from pydantic import (
 
 from sim.atomic import write_text_atomic
 from sim.frozen import deep_freeze
+from sim.packing import pack_bits, pack_ints, unpack_bits, unpack_ints
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -70,6 +74,13 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 Frozen = AfterValidator(deep_freeze)
 """Containers inside a profile are made immutable (tuples, FrozenDicts): see sim.frozen."""
 FreeForm = Annotated[Any, Frozen]
+PackedInts = Annotated[
+    tuple[int, ...],
+    BeforeValidator(unpack_ints),
+    WithJsonSchema({"anyOf": [{"type": "array", "items": {"type": "integer", "minimum": 0}},
+                              {"type": "string", "pattern": "^u(16|32):"}]}),
+]
+"""Non-negative ints per eval sample, written as packed base64 (see sim.packing)."""
 
 
 class Task(_Frozen):
@@ -194,9 +205,13 @@ class TransferBytes(_Frozen):
     fp32: NonNeg
     int8: NonNeg
     int8_lz4_mean: NonNeg = Field(description="mean bytes after int8 + bit-shuffle + LZ4")
-    int8_lz4_per_sample: tuple[int, ...] | None = Field(
-        default=None, description="per eval sample, aligned with outcomes"
+    int8_lz4_per_sample: PackedInts | None = Field(
+        default=None, description="per eval sample, aligned with outcomes ('u16:'/'u32:' base64 in files)"
     )
+
+    @field_serializer("int8_lz4_per_sample", when_used="json")
+    def _pack(self, v: tuple[int, ...] | None) -> str | None:
+        return None if v is None else pack_ints(v)
 
 
 class SplitPoint(_Frozen):
@@ -254,8 +269,32 @@ class Outcomes(_Frozen):
     """
 
     samples: int = Field(ge=1)
-    correct: Annotated[dict[str, str], Frozen]
-    confidence: Annotated[dict[str, tuple[int, ...]], Frozen] = Field(default_factory=dict)
+    correct: Annotated[dict[str, str], Frozen] = Field(
+        description="'0'/'1' per sample ('bits:' base64 in files)"
+    )
+    confidence: Annotated[dict[str, PackedInts], Frozen] = Field(
+        default_factory=dict, description="permille per sample ('u16:' base64 in files)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unpack_bits(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("correct"), dict):
+            n = data.get("samples")
+            try:
+                data = {**data, "correct": {k: unpack_bits(v, n if isinstance(n, int) else None)
+                                            for k, v in data["correct"].items()}}
+            except ValueError as exc:
+                raise ValueError(f"correct: {exc}") from None
+        return data
+
+    @field_serializer("correct", when_used="json")
+    def _pack_correct(self, v: dict[str, str]) -> dict[str, str]:
+        return {k: pack_bits(bits) for k, bits in v.items()}
+
+    @field_serializer("confidence", when_used="json")
+    def _pack_confidence(self, v: dict[str, tuple[int, ...]]) -> dict[str, str]:
+        return {k: pack_ints(c) for k, c in v.items()}
 
     @model_validator(mode="after")
     def _aligned(self) -> Outcomes:
@@ -485,9 +524,23 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
 
 
 def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
-    """Write atomically (temp file + rename) so an interrupted run leaves no half file."""
-    text = json.dumps(profile.model_dump(mode="json", exclude_none=True), indent=1) + "\n"
-    return write_text_atomic(path, text)
+    """Write atomically (temp file + rename) so an interrupted run leaves no half file.
+
+    Per-sample arrays are packed (sim.packing) and lists of plain numbers stay on one line."""
+    return write_text_atomic(path, dumps_compact(profile.model_dump(mode="json", exclude_none=True)) + "\n")
+
+
+def dumps_compact(doc: Any, indent: int = 1, level: int = 0) -> str:
+    """JSON with nested objects indented and lists of scalars on one line."""
+    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
+    if isinstance(doc, dict) and doc:
+        items = [f"{inner}{json.dumps(k)}: {dumps_compact(v, indent, level + 1)}"
+                 for k, v in doc.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(doc, list | tuple) and doc and any(isinstance(v, dict | list) for v in doc):
+        items = [inner + dumps_compact(v, indent, level + 1) for v in doc]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(doc)
 
 
 def profile_json_schema() -> dict[str, Any]:

@@ -37,6 +37,7 @@ __all__ = [
     "make_profile",
     "make_view",
     "elastified_profile",
+    "progressive_profile",
     "random_view",
     "view_of_kind",
 ]
@@ -187,6 +188,25 @@ def _supernet_profile(family: str) -> Profile:
         kind="supernet",
         lookup_table=table,
     )
+
+
+def progressive_profile(samples: int, rng: np.random.Generator, family: str = "pp") -> Profile:
+    """An early-exit profile with ``samples`` random per-sample outcomes (for file-format
+    tests): 7 exits, 9 splits with per-sample byte counts."""
+    exits = [ExitPoint(name=f"e{i}", flops_fraction=(i + 1) / 8, device_ms=float(i + 1),
+                       top1=0.5) for i in range(6)]
+    exits.append(ExitPoint(name="final", flops_fraction=1.0, device_ms=8.0, top1=0.9))
+    splits = [SplitPoint(name=f"s{i}", flops_fraction=i / 10, device_ms=float(i),
+                         server_ms=1.0, bytes=TransferBytes(
+                             fp32=4e4, int8=1e4, int8_lz4_mean=5e3,
+                             int8_lz4_per_sample=tuple(rng.integers(2000, 9000, samples).tolist())))
+              for i in range(1, 10)]
+    correct = {e.name: "".join(rng.choice(["0", "1"], samples)) for e in exits}
+    correct["full"] = correct["final"]
+    conf = {e.name: tuple(rng.integers(0, 1001, samples).tolist()) for e in exits}
+    return make_profile(family, [("full", 1_000_000, 8.0, 0.9)], kind="progressive",
+                        progressive=Progressive(splits=tuple(splits), exits=tuple(exits)),
+                        outcomes=Outcomes(samples=samples, correct=correct, confidence=conf))
 
 
 def elastified_profile(family: str = "efam") -> Profile:
