@@ -17,14 +17,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
-    WithJsonSchema,
-    field_serializer,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
+    WithJsonSchema,
+    field_serializer,
     model_validator,
 )
 
