@@ -50,7 +50,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     common.add_argument("--family", required=True, help="model family (see list_families)")
     common.add_argument("--scale", default="tiny", help="tiny | standard (default tiny)")
     common.add_argument("--data", default="digits",
-                        help="digits | cifar10:PATH | imagefolder:PATH (default digits)")
+                        help="digits | digits-wild | cifar10:PATH | cifar100:PATH | imagefolder:PATH "
+                             "(default digits; see models/data.py)")
     common.add_argument("--seed", type=_int_at_least(0), default=0)
     common.add_argument("--quiet", action="store_true", help="no progress bars")
 

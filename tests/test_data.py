@@ -7,7 +7,7 @@ import torch
 
 torch.set_num_threads(1)
 
-from models.data import DataError, load_data, shrink, subset  # noqa: E402
+from models.data import SPECS, DataError, load_data, shrink, subset  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,9 @@ def test_same_seed_same_split_other_seed_other_split(digits) -> None:
         ("cifar10:/definitely/not/here", "does not exist"),
         ("imagefolder:/definitely/not/here", "does not exist"),
         ("digits:extra", "unknown data spec"),
+        ("digits-wild:extra", "unknown data spec"),
+        ("cifar100", "cifar100:PATH"),
+        ("cifar100:/definitely/not/here", "does not exist"),
     ],
 )
 def test_bad_specs_raise_one_line_data_errors(spec: str, words: str) -> None:
@@ -58,15 +61,30 @@ def test_bad_specs_raise_one_line_data_errors(spec: str, words: str) -> None:
     assert isinstance(info.value, ValueError)
 
 
-def test_torchvision_specs_name_the_missing_package(tmp_path) -> None:
-    try:
-        import torchvision  # noqa: F401
-    except ImportError:
-        with pytest.raises(DataError, match="install torchvision"):
-            load_data(f"cifar10:{tmp_path}")
-    else:
-        with pytest.raises(DataError, match="cannot read CIFAR-10"):
-            load_data(f"cifar10:{tmp_path}")
+def test_path_specs_need_no_torchvision(tmp_path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # importing it now fails
+    with pytest.raises(DataError, match="expected CIFAR-10 python batches"):
+        load_data(f"cifar10:{tmp_path}")
+    with pytest.raises(DataError, match="one sub-folder of images per class"):
+        load_data(f"imagefolder:{tmp_path}")
+
+
+def test_unknown_spec_lists_every_spec() -> None:
+    with pytest.raises(DataError) as info:
+        load_data("mnist")
+    for spec in SPECS:
+        assert spec in str(info.value)
+
+
+def test_digits_sources_are_the_split_indices(digits) -> None:
+    tr, va, te = digits.sources
+    assert (len(tr), len(va), len(te)) == (1077, 270, 450)
+    assert len(set(tr) | set(va) | set(te)) == 1797
+    small = shrink(digits, 50, 20, 30)
+    assert [len(s) for s in small.sources] == [50, 20, 30]
+    assert set(small.sources[0]) <= set(tr)
 
 
 def test_subset_is_seeded_sized_and_ordered(digits) -> None:
