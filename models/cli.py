@@ -49,15 +49,15 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--family", required=True, help="model family (see list_families)")
     common.add_argument("--scale", default="tiny", help="tiny | standard (default tiny)")
-    common.add_argument("--data", default="digits",
+    common.add_argument("--data", default="digits-wild",
                         help="digits | digits-wild | cifar10:PATH | cifar100:PATH | imagefolder:PATH "
-                             "(default digits; see models/data.py)")
+                             "(default digits-wild, as the shipped profiles; see models/data.py)")
     common.add_argument("--seed", type=_int_at_least(0), default=0)
     common.add_argument("--quiet", action="store_true", help="no progress bars")
 
     tr = subparsers.add_parser("train", parents=[common], help="train a model family")
     tr.add_argument("--out", type=Path, default=None,
-                    help="checkpoint folder (default checkpoints/<family>-<scale>-s<seed>)")
+                    help="checkpoint folder (default checkpoints/<family>-<scale>-s<seed>-<data>)")
     tr.add_argument("--threads", type=_int_at_least(1), default=None, help="torch threads")
     tr.set_defaults(func=_cmd_train)
 
@@ -70,7 +70,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     pr.add_argument("--warmup", type=_int_at_least(0), default=10)
     pr.add_argument("--repeats", type=_int_at_least(1), default=50)
     pr.add_argument("--checkpoints", type=Path, default=None,
-                    help="checkpoint folder (default checkpoints/<family>-<scale>-s<seed>)")
+                    help="checkpoint folder (default checkpoints/<family>-<scale>-s<seed>-<data>)")
     pr.add_argument("--out", type=Path, required=True, help="profile JSON to write")
     pr.set_defaults(func=_cmd_profile)
 

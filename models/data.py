@@ -2,13 +2,14 @@
 
 Specs:
 
-- ``digits`` (default): scikit-learn's bundled 8x8 hand-written digits (``load_digits``: 1,797
-  images, a copy of the test set of the UCI "Optical Recognition of Handwritten Digits" data,
-  Alpaydin & Kaynak 1998), bilinearly resized to 1x32x32, standardised with the training
-  split's mean/std; stratified 60/15/25 split (1,077 / 270 / 450) fixed by ``seed``. Needs no
-  download, so every test and tiny run can use it.
-- ``digits-wild``: a harder 3x32x32 task built from the same digits the way published
-  benchmarks are built, with no download:
+- ``digits`` (the default of :func:`load_data`, for tests and tiny runs): scikit-learn's
+  bundled 8x8 hand-written digits (``load_digits``: 1,797 images, a copy of the test set of
+  the UCI "Optical Recognition of Handwritten Digits" data, Alpaydin & Kaynak 1998),
+  bilinearly resized to 1x32x32, standardised with the training split's mean/std;
+  stratified 60/15/25 split (1,077 / 270 / 450) fixed by ``seed``. Needs no download.
+- ``digits-wild`` (the default of ``mvsched train/profile``, and the shipped profiles'): a
+  harder 3x32x32 task built from the same digits the way published benchmarks are built,
+  with no download:
 
   1. *Split by source digit*: the ``digits`` split of the same ``seed``, so no source digit is
      in two splits. Each train digit is rendered 3 times, each val digit 2 times and each test

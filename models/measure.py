@@ -2,7 +2,9 @@
 
 Latency: fixed thread count, ``torch.inference_mode()``, untimed warm-up runs, then timed
 repeats with ``time.perf_counter_ns`` (synchronising the GPU around each run); the median and
-the 10th/90th percentiles are reported. Every profile names the device, dtype, batch, thread
+the 10th/90th percentiles are reported. Models compared with each other (a family's variants)
+are timed in alternating passes (:func:`measure_latencies`), so a drift in the machine's speed
+cannot favour one of them. Every profile names the device, dtype, batch, thread
 count, warm-up/repeat counts and torch version through :func:`device_info`.
 """
 
@@ -16,7 +18,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +39,7 @@ __all__ = [
     "device_info",
     "latency_samples_ns",
     "latency_stats_ms",
+    "measure_latencies",
     "measure_latency",
     "measure_load_ms",
     "torch_threads",
@@ -138,6 +141,24 @@ def measure_latency(
     restored afterwards.
     """
     return _stats(latency_samples_ns(module, example_input, settings))
+
+
+def measure_latencies(
+    jobs: Mapping[str, tuple[nn.Module, torch.Tensor]], settings: MeasureSettings,
+    passes: int = 5,
+) -> dict[str, LatencyStats]:
+    """Latency of each ``module(input)`` job, timed in ``passes`` round-robin passes of about
+    ``settings.repeats / passes`` runs each (warm-up before every pass), so a drift in the
+    machine's speed during the measurement hits every job alike instead of whichever
+    happened to be timed then."""
+    if passes < 1:
+        raise ValueError(f"passes must be >= 1, got {passes}")
+    per_pass = replace(settings, repeats=max(1, -(-settings.repeats // passes)))
+    samples: dict[str, list[int]] = {name: [] for name in jobs}
+    for _ in range(passes):
+        for name, (module, example) in jobs.items():
+            samples[name].extend(latency_samples_ns(module, example, per_pass))
+    return {name: _stats(s) for name, s in samples.items()}
 
 
 def count_flops(module: nn.Module, example: torch.Tensor) -> float:

@@ -15,9 +15,11 @@ from sim.profile import save_profile
 __all__ = ["default_checkpoint_dir", "profile_command", "profile_family", "train_family"]
 
 
-def default_checkpoint_dir(family: str, scale: str, seed: int) -> Path:
-    """Where ``mvsched train`` puts checkpoints unless told otherwise."""
-    return Path("checkpoints") / f"{family}-{scale}-s{seed}"
+def default_checkpoint_dir(family: str, scale: str, seed: int, data: str = "digits") -> Path:
+    """Where ``mvsched train`` puts checkpoints unless told otherwise (one folder per data
+    set kind; a folder made for other data is refused by the family)."""
+    kind = "".join(ch if ch.isalnum() or ch == "-" else "-" for ch in data.partition(":")[0])
+    return Path("checkpoints") / f"{family}-{scale}-s{seed}-{kind}"
 
 
 def profile_command(
@@ -43,7 +45,7 @@ def train_family(
     splits = load_data(data, seed)
     fam = create_family(family, scale=scale, seed=seed, classes=splits.classes,
                         input_shape=splits.input_shape)
-    ckpt = Path(out) if out is not None else default_checkpoint_dir(family, scale, seed)
+    ckpt = Path(out) if out is not None else default_checkpoint_dir(family, scale, seed, data)
     if threads is not None:
         torch.set_num_threads(threads)
     fam.train(splits, ckpt, progress=progress)
@@ -62,7 +64,7 @@ def profile_family(
     splits = load_data(data, seed)
     fam = create_family(family, scale=scale, seed=seed, classes=splits.classes,
                         input_shape=splits.input_shape)
-    ckpt = Path(ckpt_dir) if ckpt_dir is not None else default_checkpoint_dir(family, scale, seed)
+    ckpt = Path(ckpt_dir) if ckpt_dir is not None else default_checkpoint_dir(family, scale, seed, data)
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

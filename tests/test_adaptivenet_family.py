@@ -33,6 +33,7 @@ from models.adaptivenet import (  # noqa: E402
 from models.adaptivenet.blocks import Bottleneck, merged_block, shrunk_block  # noqa: E402
 from models.adaptivenet.distill import distill, finetune  # noqa: E402
 from models.adaptivenet.latency import cover_set, measure_table, table_key  # noqa: E402
+from models.adaptivenet.profiling import POOL_FLOOR, POOL_GAP, POOL_TIE  # noqa: E402
 from models.data import load_data, shrink  # noqa: E402
 from models.measure import MeasureSettings  # noqa: E402
 from models.registry import create_family  # noqa: E402
@@ -269,6 +270,17 @@ def test_pareto_pool_is_latency_sorted_and_accuracy_rising() -> None:
     assert [(p.latency_ms, p.accuracy) for p in pareto_pool(c)] == [(1.0, 0.2), (2.5, 0.6)]
 
 
+def test_pool_drops_entries_a_barely_slower_one_beats_clearly() -> None:
+    from models.adaptivenet.search import without_near_ties
+
+    c = [Candidate(SubnetConfig((k,)), lat, acc) for k, (lat, acc) in
+         enumerate([(4.36, 0.61), (4.40, 0.77), (4.41, 0.79), (5.2, 0.80), (7.3, 0.86)])]
+    kept = [(x.latency_ms, x.accuracy) for x in without_near_ties(c, tie=0.05, gap=0.05)]
+    # 4.36 ms is beaten by 16 points at 1 % more latency; 4.40 only by 2 points: kept
+    assert kept == [(4.40, 0.77), (4.41, 0.79), (5.2, 0.80), (7.3, 0.86)]
+    assert without_near_ties(c, tie=0.0, gap=0.05) == c  # nothing is as fast and better
+
+
 # --- the profile ----------------------------------------------------------------------------
 
 def test_profile_has_table_pool_and_search_records(trained, data) -> None:  # type: ignore[no-untyped-def]
@@ -292,6 +304,17 @@ def test_profile_has_table_pool_and_search_records(trained, data) -> None:  # ty
     sizes = prof.pool.block_bytes
     lats = [lt.stem_ms + lt.head_ms + sum(lt.blocks[k] for k in v.blocks[1:-1]) for v in pool]
     assert lats == sorted(lats)  # the frontier is latency-ordered
+    # the rule that removes subnets no budget aims at: none faster than the floor (unless no
+    # evaluated subnet reaches it), none beaten clearly by one barely slower
+    floor = POOL_FLOOR * min(fam.spec.budgets) * prof.extra["original_table_ms"]
+    table = [(v.arch["table_ms"], v.arch["val_top1"]) for v in pool]
+    assert [t for t, _ in table] == pytest.approx(lats)
+    evaluated = [t for t, _ in table] + [c.table_ms for c in prof.pool.search.candidates]
+    if max(evaluated) >= floor:
+        assert min(lats) >= floor - 1e-9
+    assert not any(t2 <= t1 * (1 + POOL_TIE) and a2 >= a1 + POOL_GAP
+                   for t1, a1 in table for t2, a2 in table)
+    assert f"{POOL_FLOOR} x the tightest budget" in prof.pool.rule
     for v in prof.variants:  # the blocks a subnet holds are what it weighs
         assert v.blocks is not None and sum(sizes[k] for k in v.blocks) == v.weight_bytes
     a, b = pool[0], pool[-1]

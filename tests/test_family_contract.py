@@ -105,7 +105,7 @@ def test_cli_profiles_end_to_end(data, tmp_path, capsys) -> None:
     create_family("nestdnn-vgg", scale="tiny").train(data, ckpt, progress=False)  # small+fast
     argv = ["profile", "--family", "nestdnn-vgg", "--device", "cpu-test", "--threads", "1",
             "--warmup", "1", "--repeats", "2", "--checkpoints", str(ckpt), "--out", str(out),
-            "--quiet"]
+            "--data", "digits", "--quiet"]
     assert main(argv) == 0
     prof = load_profile(out)
     assert prof.provenance.type == "measured"
@@ -114,3 +114,7 @@ def test_cli_profiles_end_to_end(data, tmp_path, capsys) -> None:
     assert max(v.top1 for v in prof.variants) > 0.2  # twice chance, even tiny and 200 samples
     assert main(["train", "--family", "nope", "--quiet"]) == 2
     assert "unknown model family 'nope'" in capsys.readouterr().err
+    from models.regenerate import main as regenerate_main
+
+    assert regenerate_main(["--family", "nope", "--quiet"]) == 2
+    assert "unknown families ['nope']" in capsys.readouterr().err

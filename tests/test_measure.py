@@ -15,6 +15,7 @@ from models.measure import (  # noqa: E402
     count_flops,
     count_params,
     device_info,
+    measure_latencies,
     measure_latency,
     measure_load_ms,
     measured_provenance,
@@ -36,6 +37,28 @@ def test_latency_is_positive_ordered_and_restores_state() -> None:
     stats = measure_latency(m, torch.randn(1, 1, 32, 32), MeasureSettings(threads=2, repeats=7))
     assert 0 < stats.p10 <= stats.median <= stats.p90
     assert m.training and torch.get_num_threads() == 1
+
+
+class _Counting(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner, self.calls = inner, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.inner(x)
+
+
+def test_latencies_alternate_passes_over_all_modules() -> None:
+    small, big = _Counting(nn.Conv2d(1, 2, 3)), _Counting(_convs())
+    settings = MeasureSettings(threads=1, warmup=2, repeats=7)
+    x = torch.randn(1, 1, 32, 32)
+    stats = measure_latencies({"small": (small, x), "big": (big, x)}, settings, passes=3)
+    # 3 passes of ceil(7/3) = 3 timed runs, each pass after its own 2 warm-up runs
+    assert small.calls == big.calls == 3 * (2 + 3)
+    assert set(stats) == {"small", "big"} and stats["small"].median < stats["big"].median
+    with pytest.raises(ValueError, match="passes"):
+        measure_latencies({"small": (small, x)}, settings, passes=0)
 
 
 def test_flops_params_and_bytes_are_exact() -> None:

@@ -116,6 +116,40 @@ def test_grow_step_freezes_weights_and_bn_statistics_bitwise() -> None:
     assert bool(head[:, 4:].any())  # the head learned to use the new features
 
 
+def test_grow_from_pruned_weights_restores_them_and_keeps_the_parent() -> None:
+    from models.nestdnn.grow import reinit_new
+
+    spec = NetSpec("vgg", 1, 4, vgg=(6, "M", 8))
+    net = NestedNet(spec)
+    init_weights(net, torch.Generator().manual_seed(0))
+    parent, child = {"c0": 3, "c1": 4}, {"c0": 6, "c1": 8}
+    old = {k: v.clone() for k, v in net.sliced_state(child).items()}
+    reinit_new(net, parent, child, torch.Generator().manual_seed(1), init="pruned")
+    new = net.sliced_state(child)
+    w0, w1 = "layers.c0.weight", "layers.c1.weight"
+    assert torch.equal(new[w0][3:], old[w0][3:])  # added filters start where pruning left them
+    assert torch.equal(new[w1][4:], old[w1][4:])
+    assert not bool(new[w1][:4, 3:].any())  # the parent's filters still ignore new channels
+    reinit_new(net, parent, child, torch.Generator().manual_seed(1), init="fresh")
+    assert not torch.equal(net.sliced_state(child)[w1][4:], old[w1][4:])
+    with pytest.raises(ValueError, match="init"):
+        reinit_new(net, parent, child, torch.Generator().manual_seed(1), init="zeros")
+
+
+def test_growing_distils_from_the_vanilla_model() -> None:
+    from models.nestdnn.family import _distilling
+
+    teacher, student = torch.nn.Linear(3, 4), torch.nn.Linear(3, 4)
+    x, y = torch.randn(5, 3), torch.tensor([0, 1, 2, 3, 0])
+    assert _distilling(teacher, student, 0.0, 0.0) == {}
+    kw = _distilling(teacher, student, 2.0, 0.0)
+    out = kw["forward"](x)
+    soft = torch.softmax(teacher(x), dim=1).detach()
+    expect = (torch.nn.functional.cross_entropy(out, y)
+              - 2.0 * (soft * torch.log_softmax(out, dim=1)).sum(dim=1).mean())
+    assert torch.allclose(kw["loss_fn"](out, y), expect)
+
+
 def test_levels_need_distinct_widths() -> None:
     assert level_widths({"a": 8}, (1.0, 0.5))[1] == {"a": 4}
     with pytest.raises(ValueError, match="same widths"):

@@ -58,11 +58,11 @@ SCALE_SPECS: dict[str, ScaleSpec] = {
     ),
     "standard": ScaleSpec(
         backbone=SCALES["standard"],
-        pretrain=TrainConfig(epochs=12, lr=0.05, batch_size=64, label_smoothing=0.1),
-        distill=TrainConfig(epochs=6, lr=2e-3, batch_size=64, optimizer="adam", weight_decay=0),
-        finetune=TrainConfig(epochs=8, lr=1e-3, batch_size=64, optimizer="adam",
+        pretrain=TrainConfig(epochs=8, lr=0.02, batch_size=64, label_smoothing=0.1),
+        distill=TrainConfig(epochs=4, lr=2e-3, batch_size=64, optimizer="adam", weight_decay=0),
+        finetune=TrainConfig(epochs=5, lr=1e-3, batch_size=64, optimizer="adam",
                              weight_decay=0, label_smoothing=0.1),
-        population=32, generations=4, budgets=(0.85, 0.7, 0.55),
+        population=24, generations=3, budgets=(0.85, 0.7, 0.55),
     ),
 }
 

@@ -5,7 +5,8 @@ sampled subnets, timed in alternating passes (plus, for comparison, the error of
 isolated per-block timing); the on-device search at every budget of the
 scale (fractions of the original path's table latency), accuracies on the validation split by
 reuse-based evaluation and shared across budgets; the reuse speedup timed on the first
-search's first generation of children, and its saving in blocks run over the whole search; the pool (Pareto frontier of everything evaluated); every pool subnet and
+search's first generation of children, and its saving in blocks run over the whole search; the
+pool (Pareto frontier of everything evaluated, within the searched budgets); every pool subnet and
 the original exported and measured (test top-1, latency, size, FLOPs, outcomes).
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from models.adaptivenet.latency import (
     TABLE_KEY_FORMAT,
@@ -25,7 +27,7 @@ from models.adaptivenet.latency import (
 )
 from models.adaptivenet.memory import block_bytes, candidate_record, subnet_blocks
 from models.adaptivenet.prefix_tree import ReuseEvaluator, reuse_speedup
-from models.adaptivenet.search import Candidate, evolve, pareto_pool
+from models.adaptivenet.search import Candidate, evolve, pareto_pool, without_near_ties
 from models.adaptivenet.space import SubnetConfig
 from models.data import DataSplits
 from models.measure import (
@@ -33,7 +35,7 @@ from models.measure import (
     count_flops,
     count_params,
     device_info,
-    measure_latency,
+    measure_latencies,
     measured_provenance,
     peak_activation_bytes,
     torch_threads,
@@ -48,7 +50,12 @@ from sim.profile import Pool, Profile, SearchRecord, SearchRun, Task, Variant
 if TYPE_CHECKING:
     from models.adaptivenet.family import AdaptiveNetResNet
 
-__all__ = ["profile_supernet"]
+__all__ = ["POOL_FLOOR", "POOL_GAP", "POOL_TIE", "profile_supernet"]
+
+POOL_FLOOR = 0.9
+"""Pool entries are no faster than this fraction of the tightest search budget."""
+POOL_TIE, POOL_GAP = 0.05, 0.05
+"""An entry is dropped when one at most 5 % slower is at least 5 points more accurate."""
 
 
 
@@ -112,7 +119,14 @@ def profile_supernet(
                   "search_work_ratio": evaluator.blocks_naive / max(evaluator.blocks_run, 1)}
     unique = {c.cfg: c for c in evaluated}
     unique.setdefault(original, Candidate(original, l_orig, evaluator.evaluate([original])[0]))
-    frontier = [c for c in pareto_pool(list(unique.values())) if c.cfg != original]
+    # the pool: the frontier within the searched budgets' range (NearbyInit aims at 0.9..1.1
+    # of a budget; faster subnets are mutation leftovers no search aimed at, and the weakest),
+    # less the entries a barely slower one beats clearly
+    floor = POOL_FLOOR * min(spec.budgets) * l_orig
+    everything = [c for c in unique.values() if c.cfg != original]
+    frontier = without_near_ties(
+        pareto_pool([c for c in everything if c.latency_ms >= floor] or everything),
+        POOL_TIE, POOL_GAP)
 
     variants: list[Variant] = []
     correct: dict[str, np.ndarray] = {}
@@ -121,23 +135,31 @@ def profile_supernet(
     entries = [("original", unique[original])] + [
         (f"pool-{k:02d}", c) for k, c in enumerate(frontier)
     ]
+    records: list[dict[str, Any]] = []
+    jobs: dict[str, tuple[torch.nn.Module, torch.Tensor]] = {}
     for vid, cand in entries:
         model = net.export_subnet(cand.cfg).eval()
         hits, _, top1 = evaluate(model, data.test, device=settings.torch_device)
         correct[vid] = hits
-        variants.append(Variant(
-            id=vid, arch=_arch(cand.cfg), params=count_params(model),
+        jobs[vid] = (model, example)
+        records.append(dict(
+            id=vid, arch=_arch(cand.cfg) | {"table_ms": cand.latency_ms,
+                                            "val_top1": cand.accuracy},
+            params=count_params(model),
             weight_bytes=weight_bytes(model), peak_activation_bytes=peak_activation_bytes(model, one),
-            flops=count_flops(model, one), latency_ms=measure_latency(model, example, settings),
-            top1=top1, blocks=subnet_blocks(net, cand.cfg),
+            flops=count_flops(model, one), top1=top1, blocks=subnet_blocks(net, cand.cfg),
         ))
+    latency = measure_latencies(jobs, settings)  # all subnets in alternating passes
+    variants += [Variant(latency_ms=latency[r["id"]], **r) for r in records]
     in_variants = {cand.cfg for _, cand in entries}
     others = sorted((c for c in unique.values() if c.cfg not in in_variants),
                     key=lambda c: (c.latency_ms, c.cfg.key))
     pool = Pool(
         ids=tuple(vid for vid, _ in entries[1:]),
-        rule="latency/accuracy Pareto frontier of all evaluated candidates; the artifact's "
-             "dropping of the three fastest entries is not applied",
+        rule=f"latency/accuracy Pareto frontier of all evaluated candidates whose table "
+             f"latency is at least {POOL_FLOOR} x the tightest budget ({floor:.3f} ms), less "
+             f"each entry that one at most {POOL_TIE:.0%} slower beats by {100 * POOL_GAP:.0f} "
+             "or more points of validation top-1; the others stay search candidates",
         block_bytes=block_bytes(net),
         search=SearchRecord(
             seconds=float(np.mean([r["seconds"] for r in runs])),

@@ -20,7 +20,7 @@ from models.adaptivenet.space import SKIP, ElasticSpace, SubnetConfig, span
 
 __all__ = [
     "BlockTable", "Candidate", "SearchResult", "crossover", "evolve", "fitness",
-    "nearby_init", "nearby_mutate", "pareto_pool",
+    "nearby_init", "nearby_mutate", "pareto_pool", "without_near_ties",
 ]
 
 
@@ -156,6 +156,16 @@ def pareto_pool(cands: Sequence[Candidate]) -> list[Candidate]:
         if not out or c.accuracy > out[-1].accuracy:
             out.append(c)
     return out
+
+
+def without_near_ties(frontier: Sequence[Candidate], tie: float = 0.05,
+                      gap: float = 0.05) -> list[Candidate]:
+    """The frontier less every entry that a subnet at most ``tie`` (relative) slower beats by
+    at least ``gap`` accuracy: a budget cannot tell such latencies apart (the lookup table's
+    error is of that order), so no budget would sensibly choose the weaker one."""
+    return [c for c in frontier
+            if not any(o.latency_ms <= c.latency_ms * (1 + tie) and o.accuracy >= c.accuracy + gap
+                       for o in frontier)]
 
 
 def evolve(

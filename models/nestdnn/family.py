@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from models.data import DataSplits
@@ -23,7 +24,7 @@ from models.measure import (
     count_flops,
     count_params,
     device_info,
-    measure_latency,
+    measure_latencies,
     measure_load_ms,
     measured_provenance,
     peak_activation_bytes,
@@ -42,6 +43,26 @@ from sim.profile import LoadTimes, Profile, Task, Variant
 __all__ = ["NestDNNResNet", "NestDNNVGG", "NestScale", "SCALES"]
 
 
+def _distilling(teacher: torch.nn.Module, student: torch.nn.Module, weight: float,
+                smoothing: float) -> dict[str, Any]:
+    """``fit`` arguments adding ``weight`` x soft cross-entropy to the teacher's outputs
+    (OFA's knowledge distillation, here from the vanilla model while growing)."""
+    if weight <= 0:
+        return {}
+    soft: list[torch.Tensor] = []
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            soft[:] = [torch.softmax(teacher(x), dim=1)]
+        return student(x)
+
+    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        hard = F.cross_entropy(out, y, label_smoothing=smoothing)
+        return hard - weight * (soft[0] * F.log_softmax(out, dim=1)).sum(dim=1).mean()
+
+    return {"forward": forward, "loss_fn": loss}
+
+
 @dataclass(frozen=True)
 class NestScale:
     """Sizes and training budget of one scale."""
@@ -53,6 +74,10 @@ class NestScale:
     prune: TrainConfig
     grow: TrainConfig
     triplets: int
+    grow_init: str = "fresh"
+    """how freeze-&-grow starts the filters it adds back (models.nestdnn.grow)"""
+    grow_kd: float = 0.0
+    """weight of distillation from the vanilla model while growing (0: task loss only)"""
 
 
 SCALES: dict[str, NestScale] = {
@@ -64,13 +89,14 @@ SCALES: dict[str, NestScale] = {
         grow=TrainConfig(epochs=1, lr=0.05, batch_size=16), triplets=64,
     ),
     # largest descendants ~300 MFLOPs (VGG) / ~210 MFLOPs (ResNet): several ms per 32x32
-    # image on one CPU thread; the seed (25% of the filters) ~1/16 of that
+    # image on one CPU thread; the seed (6% of the filters) a few hundredths of that
     "standard": NestScale(
         vgg=(64, 64, "M", 128, 128, "M", 256, 256, "M"), resnet=((32, 2), (64, 2), (128, 2)),
-        fractions=(1.0, 0.8, 0.6, 0.42, 0.25),
-        vanilla=TrainConfig(epochs=5, lr=0.05, batch_size=32),
-        prune=TrainConfig(epochs=2, lr=0.05, batch_size=32),
-        grow=TrainConfig(epochs=2, lr=0.1, batch_size=32), triplets=1000,
+        fractions=(1.0, 0.5, 0.25, 0.12, 0.06),
+        vanilla=TrainConfig(epochs=5, lr=0.02, batch_size=32),
+        prune=TrainConfig(epochs=1, lr=0.01, batch_size=32),
+        grow=TrainConfig(epochs=3, lr=0.05, batch_size=32), triplets=1000, grow_init="pruned",
+        grow_kd=1.0,
     ),
 }
 
@@ -136,6 +162,9 @@ class _NestDNN(Family):
 
         net = NestedNet(spec)
         net.load_state_dict(run_stage(ckpt_dir, "vanilla", vanilla)["state"])
+        vanilla_net = NestedNet(spec)
+        vanilla_net.load_state_dict(net.state_dict())
+        vanilla_net.eval()
         bar.update(1)
         perm = {g: torch.arange(w) for g, w in net.widths.items()}
         for i in range(1, k_max + 1):
@@ -157,9 +186,11 @@ class _NestDNN(Family):
 
             def grow(j: int = j, parent: Widths = parent, child: Widths = child) -> dict[str, Any]:
                 losses: list[float] = []
+                kw = _distilling(vanilla_net, net, sc.grow_kd, sc.grow.label_smoothing)
                 grow_step(net, parent, child, stage_generator(self.seed, "grow", j, "init"),
                           lambda hook: losses.extend(
-                              fit_net(net, sc.grow, f"grow{j}", before_step=hook)))
+                              fit_net(net, sc.grow, f"grow{j}", before_step=hook, **kw)),
+                          init=sc.grow_init)
                 return {"state": net.state_dict(), "losses": losses,
                         "val_top1": evaluate(net, data.val)[2]}
 
@@ -207,13 +238,13 @@ class _NestDNN(Family):
                 for i in range(1, len(self.levels()))]
 
     # --- profiling ----------------------------------------------------------------------
-    def _measure(self, model: NestedNet, data: DataSplits, settings: MeasureSettings,
+    def _measure(self, model: NestedNet, data: DataSplits,
                  x: torch.Tensor) -> tuple[dict[str, Any], Any]:
+        """Everything but latency (timed for all models together, in alternating passes)."""
         correct, _, top1 = evaluate(model, data.test)
         rec = {"params": count_params(model), "weight_bytes": weight_bytes(model),
                "peak_activation_bytes": peak_activation_bytes(model, x),
-               "flops": count_flops(model, x),
-               "latency_ms": measure_latency(model, x, settings), "top1": top1}
+               "flops": count_flops(model, x), "top1": top1}
         return rec, correct
 
     def build_profile(self, data: DataSplits, ckpt_dir: Path, settings: MeasureSettings) -> Profile:
@@ -224,14 +255,16 @@ class _NestDNN(Family):
         net = self.multi_capacity(ckpt_dir)
         x = torch.randn((settings.batch_size, *self.input_shape),
                         generator=torch.Generator().manual_seed(self.seed))
-        variants: list[Variant] = []
+        records: list[dict[str, Any]] = []
+        models: dict[str, NestedNet] = {}
         correct: dict[str, Any] = {}
         descendants = list(reversed(range(len(levels))))  # level index, seed first
         with tempfile.TemporaryDirectory() as tmp:
             for pos, k in enumerate(tqdm(descendants, desc=f"{self.name} nested",
                                          disable=not settings.progress)):
                 vid, widths = f"d{pos + 1}", levels[k]
-                rec, correct[vid] = self._measure(net.export(widths), data, settings, x)
+                models[vid] = net.export(widths)
+                rec, correct[vid] = self._measure(models[vid], data, x)
                 load = LoadTimes(full=measure_load_ms(net.sliced_state(widths), tmp, settings))
                 parent, shared = None, 0
                 if pos > 0:
@@ -239,16 +272,18 @@ class _NestDNN(Family):
                     parent, shared = f"d{pos}", weight_bytes(net.export(pw))
                     load = LoadTimes(full=load.full, incremental=measure_load_ms(
                         net.delta_state(pw, widths), tmp, settings))
-                variants.append(Variant(id=vid, arch=self._arch(widths, full, k), parent=parent,
-                                        shared_bytes=shared, load_ms=load, **rec))
+                records.append(dict(id=vid, arch=self._arch(widths, full, k), parent=parent,
+                                    shared_bytes=shared, load_ms=load, **rec))
             for pos, k in enumerate(descendants):
                 vid = f"d{pos + 1}-ind"
-                model = self.independent(ckpt_dir, k)
-                rec, correct[vid] = self._measure(model, data, settings, x)
+                models[vid] = model = self.independent(ckpt_dir, k)
+                rec, correct[vid] = self._measure(model, data, x)
                 load = LoadTimes(full=measure_load_ms(model.sliced_state(levels[k]), tmp,
                                                       settings))
-                variants.append(Variant(id=vid, arch=self._arch(levels[k], full, k),
-                                        independent=True, load_ms=load, **rec))
+                records.append(dict(id=vid, arch=self._arch(levels[k], full, k),
+                                    independent=True, load_ms=load, **rec))
+        latency = measure_latencies({vid: (m, x) for vid, m in models.items()}, settings)
+        variants = [Variant(latency_ms=latency[r["id"]], **r) for r in records]
         return Profile(
             family=self.name, kind="multi_capacity",
             task=Task(dataset=data.name, classes=self.classes,

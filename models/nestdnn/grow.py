@@ -1,7 +1,10 @@
 """Freeze-&-grow (ALGORITHMS 1.4): rebuild larger descendants on top of the seed.
 
-Growing from widths ``parent`` to ``child`` re-initialises the filters added back (fresh
-Kaiming weights, unit BN) and trains only them: every weight of the parent's filters stays
+Growing from widths ``parent`` to ``child`` initialises the filters added back and trains
+only them. ``init="fresh"`` draws new Kaiming weights (unit BN); ``init="pruned"`` starts
+them from the weights they had when pruning removed them (the roadmap run backwards, each
+filter restored to where it left), which recovers the larger model's accuracy in far fewer
+epochs. Either way every weight of the parent's filters stays
 frozen, including their (zero) weights on the new input channels, so the parent's features
 are computed exactly as before and the grown model starts at the parent's function (the head's
 new columns start at zero). Gradients of frozen weights are zeroed before every optimiser step
@@ -48,9 +51,13 @@ def frozen_masks(net: NestedNet, parent: Widths) -> dict[str, torch.Tensor]:
     return masks
 
 
-def reinit_new(net: NestedNet, parent: Widths, child: Widths, generator: torch.Generator) -> None:
-    """Fresh weights for the filters in ``child`` but not in ``parent``; zero the new input
-    columns of the parent's filters and of the head (function-preserving start)."""
+def reinit_new(net: NestedNet, parent: Widths, child: Widths, generator: torch.Generator,
+               init: str = "fresh") -> None:
+    """Weights for the filters in ``child`` but not in ``parent`` (fresh, or kept as pruning
+    left them); zero the new input columns of the parent's filters and of the head
+    (function-preserving start)."""
+    if init not in ("fresh", "pruned"):
+        raise ValueError(f"init must be 'fresh' or 'pruned', got {init!r}")
     with torch.no_grad():
         for name, t in net.state_dict(keep_vars=True).items():
             if name not in net.specs:
@@ -60,13 +67,14 @@ def reinit_new(net: NestedNet, parent: Widths, child: Widths, generator: torch.G
             c0 = t.shape[0] if g0 in (None, OUT) else child[g0]
             data = t.data
             if t.dim() == 1:
-                fill = 1.0 if name.endswith(("bn_weight", "running_var")) else 0.0
-                data[p0:c0] = fill
+                if init == "fresh":
+                    fill = 1.0 if name.endswith(("bn_weight", "running_var")) else 0.0
+                    data[p0:c0] = fill
                 continue
             p1 = t.shape[1] if g1 in (None, IN) else parent[g1]
             c1 = t.shape[1] if g1 in (None, IN) else child[g1]
             data[:p0, p1:c1] = 0.0
-            if c0 > p0:
+            if c0 > p0 and init == "fresh":
                 shape = data[p0:c0, :c1].shape
                 if data.dim() == 4:
                     fan_out = data.shape[0] * data.shape[2] * data.shape[3]
@@ -79,14 +87,14 @@ def reinit_new(net: NestedNet, parent: Widths, child: Widths, generator: torch.G
 
 def grow_step(
     net: NestedNet, parent: Widths, child: Widths, generator: torch.Generator,
-    train: Callable[[Callable[[], None]], object],
+    train: Callable[[Callable[[], None]], object], init: str = "fresh",
 ) -> None:
     """Grow ``net`` from ``parent`` to ``child`` widths and train only the new weights.
 
     ``train(before_step)`` runs the training loop (e.g. :func:`models.train.fit` with
     ``before_step``). RuntimeError if any weight of the parent changed (an invariant).
     """
-    reinit_new(net, parent, child, generator)
+    reinit_new(net, parent, child, generator, init)
     before = net.sliced_state(parent)
     masks = frozen_masks(net, parent)
     params = dict(net.named_parameters())

@@ -43,7 +43,7 @@ __all__ = ["TRAIN_CONFIGS", "SpinnFamily", "SpinnResNet", "SpinnVGG"]
 
 TRAIN_CONFIGS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(epochs=3, lr=0.05, batch_size=64),
-    "standard": TrainConfig(epochs=15, lr=0.05, batch_size=64),
+    "standard": TrainConfig(epochs=10, lr=0.05, batch_size=64),
 }
 
 

@@ -1,7 +1,9 @@
 """Measure a trained SPINN network into the ``progressive`` part of a profile.
 
-Every latency is :func:`models.measure.measure_latency` of a real sub-module (a prefix with
-its exits, a suffix, a head) fed real test images or their activations. Transfer sizes come
+Every latency is measured on a real sub-module (a prefix with its exits, a suffix, a head) fed
+real test images or their activations; all of them are timed together in alternating passes
+(:func:`models.measure.measure_latencies`), so cumulative prefix times are not bent by a drift
+in the machine's speed. Transfer sizes come
 from running every test image through the backbone and the CNN-CO codec at every split.
 
 Conventions (documented in the profile's ``extra``):
@@ -24,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from models.codec import decode, encode, fp32_bytes, int8_bytes
-from models.measure import MeasureSettings, measure_latency
+from models.measure import MeasureSettings, measure_latencies
 from models.spinn.exits import SpinnNet
 from models.spinn.split import Prefix, Suffix
 from sim.profile import ExitPoint, Progressive, SplitPoint, TransferBytes
@@ -153,42 +155,40 @@ def measure_progressive(
         raise ValueError("a backbone with a single unit has no split points")
     net.eval().to(settings.torch_device)
     example = example.to(settings.torch_device)
-    prefix_ms: dict[int, float] = {}
-
-    def device_ms(unit: int) -> float:
-        if unit not in prefix_ms:
-            prefix_ms[unit] = measure_latency(Prefix(net, unit), example, settings).median
-        return prefix_ms[unit]
+    units = list(range(last))
+    # every sub-module to time, with its real input; timed together in alternating passes
+    jobs: dict[str, tuple[torch.nn.Module, torch.Tensor]] = {}
+    for unit in sorted(set(net.exit_units) | set(units)):
+        jobs[f"prefix{unit}"] = (Prefix(net, unit), example)
+    for name, unit, head in zip(net.exit_names, net.exit_units, net.exits, strict=True):
+        jobs[f"head:{name}"] = (head, _activation(net, unit, example))
+    jobs["full"] = (net, example)
+    jobs["head:final"] = (bb.head, _activation(net, last, example))
+    for unit in units:
+        jobs[f"suffix{unit}"] = (Suffix(net, unit), _activation(net, unit, example))
+    ms = {k: v.median for k, v in measure_latencies(jobs, settings).items()}
 
     exits: list[ExitPoint] = []
-    for i, (name, unit, head) in enumerate(zip(net.exit_names, net.exit_units, net.exits,
-                                               strict=True)):
-        act = _activation(net, unit, example)
+    for i, (name, unit) in enumerate(zip(net.exit_names, net.exit_units, strict=True)):
         exits.append(ExitPoint(
-            name=name, flops_fraction=fractions[unit], device_ms=device_ms(unit),
-            head_ms=measure_latency(head, act, settings).median,
-            top1=float(eva.correct[i].mean()),
+            name=name, flops_fraction=fractions[unit], device_ms=ms[f"prefix{unit}"],
+            head_ms=ms[f"head:{name}"], top1=float(eva.correct[i].mean()),
         ))
-    act = _activation(net, last, example)
     exits.append(ExitPoint(
-        name=net.names[-1], flops_fraction=1.0,
-        device_ms=measure_latency(net, example, settings).median,
-        head_ms=measure_latency(bb.head, act, settings).median,
-        top1=float(eva.correct[-1].mean()),
+        name=net.names[-1], flops_fraction=1.0, device_ms=ms["full"],
+        head_ms=ms["head:final"], top1=float(eva.correct[-1].mean()),
     ))
 
-    units = list(range(last))
     sb = split_bytes(net, units, test, keep=settings.repeats, progress=settings.progress)
     splits: list[SplitPoint] = []
     codec: dict[str, dict[str, float]] = {}
     for unit in tqdm(units, desc="splits", leave=False, disable=not settings.progress):
-        act = _activation(net, unit, example)
         per = sb.lz4[unit]
         enc, dec = codec_ms(sb.samples[unit])
         codec[bb.unit_names[unit]] = {"encode_ms": enc, "decode_ms": dec}
         splits.append(SplitPoint(
-            name=bb.unit_names[unit], flops_fraction=fractions[unit], device_ms=device_ms(unit),
-            server_ms=measure_latency(Suffix(net, unit), act, settings).median,
+            name=bb.unit_names[unit], flops_fraction=fractions[unit],
+            device_ms=ms[f"prefix{unit}"], server_ms=ms[f"suffix{unit}"],
             bytes=TransferBytes(
                 fp32=sb.fp32[unit], int8=sb.int8[unit], int8_lz4_mean=float(np.mean(per)),
                 int8_lz4_per_sample=per,
