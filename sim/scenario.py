@@ -109,7 +109,7 @@ class DeviceSpec(_Frozen):
 class ServerSpec(_Frozen):
     """Optional edge/cloud server: its profile folder, load trace and down windows."""
 
-    name: str = Field(min_length=1, description="profile folder of the server, e.g. gpu-h100")
+    name: str = Field(min_length=1, description="profile folder of the server, e.g. cpu-2t")
     load: TraceSpecOrNumber = Field(
         default=0.0, validate_default=True, description="fraction of the server taken by others"
     )
