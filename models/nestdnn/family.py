@@ -78,6 +78,9 @@ class NestScale:
     """how freeze-&-grow starts the filters it adds back (models.nestdnn.grow)"""
     grow_kd: float = 0.0
     """weight of distillation from the vanilla model while growing (0: task loss only)"""
+    grow_last: TrainConfig | None = None
+    """training of the last growth, to the largest descendant (default: ``grow``); it adds
+    most of the weights, so it gets the longest schedule"""
 
 
 SCALES: dict[str, NestScale] = {
@@ -96,7 +99,7 @@ SCALES: dict[str, NestScale] = {
         vanilla=TrainConfig(epochs=5, lr=0.02, batch_size=32),
         prune=TrainConfig(epochs=1, lr=0.01, batch_size=32),
         grow=TrainConfig(epochs=3, lr=0.05, batch_size=32), triplets=1000, grow_init="pruned",
-        grow_kd=1.0,
+        grow_kd=1.0, grow_last=TrainConfig(epochs=8, lr=0.05, batch_size=32),
     ),
 }
 
@@ -186,10 +189,11 @@ class _NestDNN(Family):
 
             def grow(j: int = j, parent: Widths = parent, child: Widths = child) -> dict[str, Any]:
                 losses: list[float] = []
-                kw = _distilling(vanilla_net, net, sc.grow_kd, sc.grow.label_smoothing)
+                cfg = sc.grow_last if j == k_max and sc.grow_last is not None else sc.grow
+                kw = _distilling(vanilla_net, net, sc.grow_kd, cfg.label_smoothing)
                 grow_step(net, parent, child, stage_generator(self.seed, "grow", j, "init"),
                           lambda hook: losses.extend(
-                              fit_net(net, sc.grow, f"grow{j}", before_step=hook, **kw)),
+                              fit_net(net, cfg, f"grow{j}", before_step=hook, **kw)),
                           init=sc.grow_init)
                 return {"state": net.state_dict(), "losses": losses,
                         "val_top1": evaluate(net, data.val)[2]}
