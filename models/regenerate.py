@@ -43,8 +43,8 @@ def regenerate(families: tuple[str, ...] = FAMILIES, devices: tuple[tuple[str, i
         for device, threads in devices:
             t0 = time.perf_counter()
             profile_family(fam, device, threads, "standard", data,
-                           profiles / device / f"{fam}.json", None, 0, 10, 50,
-                           progress=progress)
+                           profiles / device / f"{fam}.json", ckpt_dir=None, seed=0, warmup=10,
+                           repeats=50, progress=progress)
             steps[device] = time.perf_counter() - t0
             print(f"{fam}: measured on {device} in {steps[device]:.0f} s", flush=True)
         seconds[fam] = steps
