@@ -98,6 +98,11 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
         if app.family not in profiles:
             path = pdir / sc.device.name / f"{app.family}.json"
             profiles[app.family] = _profile(path, f"{where}: apps[{i}].family")
+            threads = profiles[app.family].device.threads or 1
+            if threads > sc.device.cores:
+                raise ScenarioError(
+                    f"{where}: device.cores: {path} was measured with {threads} threads, "
+                    f"which need device.cores >= {threads} (got {sc.device.cores})")
     server_profiles: dict[str, Profile] = {}
     if sc.server is not None:
         for fam, prof in profiles.items():

@@ -100,6 +100,10 @@ class DeviceSpec(_Frozen):
     name: str = Field(description="profile folder name under profiles_dir, e.g. cpu-1t")
     memory_mb: float = Field(gt=0, description="memory budget for the apps' models, MB (1e6 B)")
     storage_read_mbps: float = Field(default=200.0, gt=0, description="model load speed, MB/s")
+    cores: int = Field(
+        default=1, ge=1, le=256,
+        description="processor cores; a model measured at k threads uses at most k of them",
+    )
     power: PowerSpec = PowerSpec()
     background_load: TraceSpecOrNumber = Field(
         default=0.0, validate_default=True, description="fraction of the processor taken by other work, in [0, 1)"

@@ -129,6 +129,7 @@ CASES: dict[str, tuple[Callable[[], dict], Callable[[dict], None]]] = {
     "device.name": (_device_world, _set("device.name", "dev-slow")),
     "device.memory_mb": (_device_world, _set("device.memory_mb", 12)),
     "device.storage_read_mbps": (_device_world, _set("device.storage_read_mbps", 5)),
+    "device.cores": (_device_world, _set("device.cores", 2)),
     "device.power.idle_w": (_device_world, _set("device.power.idle_w", 1.0)),
     "device.power.busy_w": (_device_world, _set("device.power.busy_w", 4.0)),
     "device.power.radio_j_per_byte": (_offload_world, _set("device.power.radio_j_per_byte", 1e-5)),

@@ -36,6 +36,7 @@ from simpy.events import Event
 
 from sim.engine.link import BYTES_PER_MBIT, Link
 from sim.engine.monitors import Monitors
+from sim.engine.multicore import MultiCoreProcessor
 from sim.engine.processor import Job, SharedProcessor, at
 from sim.engine.records import AppRecord
 from sim.engine.server import Server
@@ -58,7 +59,7 @@ class EngineContext:
     """What every app shares: the clock, the resources, the monitors, the settings."""
 
     env: simpy.Environment
-    device: SharedProcessor
+    device: SharedProcessor | MultiCoreProcessor
     link: Link | None
     server: Server | None
     monitors: Monitors

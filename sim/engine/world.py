@@ -24,6 +24,7 @@ import simpy
 from sim.engine.app import P_DEADLINE, AppRuntime, EngineContext
 from sim.engine.link import Link
 from sim.engine.monitors import Monitors
+from sim.engine.multicore import MultiCoreProcessor
 from sim.engine.processor import SharedProcessor, at
 from sim.engine.records import Decision
 from sim.engine.server import Server
@@ -69,7 +70,14 @@ class Simulation:
         self.label = label or scheduler.name
         self.env = simpy.Environment()
         env = self.env
-        self.device = SharedProcessor(env, inputs.load.complement(), sc.engine.work_conserving)
+        self.device: SharedProcessor | MultiCoreProcessor
+        if sc.device.cores == 1:
+            self.device = SharedProcessor(env, inputs.load.complement(), sc.engine.work_conserving)
+        else:
+            self.device = MultiCoreProcessor(env, inputs.load.complement(), sc.device.cores,
+                                             sc.engine.work_conserving)
+            for spec in sc.apps:
+                self.device.set_demand(spec.name, inputs.profiles[spec.family].device.threads or 1)
         self.monitors = Monitors(inputs.load, sc.monitor.ewma, sc.monitor.period_s,
                                  sc.monitor.oracle)
         self.link: Link | None = None
