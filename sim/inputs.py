@@ -99,6 +99,10 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
             path = pdir / sc.device.name / f"{app.family}.json"
             profiles[app.family] = _profile(path, f"{where}: apps[{i}].family")
             threads = profiles[app.family].device.threads or 1
+            if sc.engine.interference and profiles[app.family].interference is None:
+                raise ScenarioError(
+                    f"{where}: engine.interference: {path} has no interference measurement "
+                    f"(python -m models.interference {path}), or set it false")
             if threads > sc.device.cores:
                 raise ScenarioError(
                     f"{where}: device.cores: {path} was measured with {threads} threads, "

@@ -36,6 +36,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "DeviceInfo",
     "ExitPoint",
+    "Interference",
     "LatencyStats",
     "LoadTimes",
     "LookupTable",
@@ -354,6 +355,44 @@ class Pool(_Frozen):
     search: SearchRecord | None = None
 
 
+class Interference(_Frozen):
+    """How much slower the family's model runs while other models time-share its cores:
+    CPU time per inference with ``k`` co-running processes over that alone (AdaptiveNet's
+    artifact measures the same with 1, 2 and 4 co-running processes)."""
+
+    co_runners: tuple[int, ...] = Field(min_length=1, description="k, increasing, each >= 1")
+    slowdown: tuple[float, ...] = Field(description="factor >= 1 at each k (1 at k = 0)")
+    after_idle: float = Field(
+        default=1.0, ge=1.0, lt=100.0,
+        description="slowdown of an inference that starts after its process slept (waiting "
+                    "for a camera frame): cold caches")
+    variant: str = Field(description="variant timed (its factors apply to the whole family)")
+    co_runner: str = Field(description="what the co-running processes ran")
+    method: str = Field(description="how it was measured")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Interference:
+        ks = self.co_runners
+        if len(self.slowdown) != len(ks):
+            raise ValueError("slowdown needs one factor per co_runners entry")
+        if ks[0] < 1 or any(b <= a for a, b in zip(ks, ks[1:])):
+            raise ValueError(f"co_runners must increase from >= 1, got {list(ks)}")
+        if any(not (1.0 <= f < 100.0) for f in self.slowdown):
+            raise ValueError(f"slowdown factors must be in [1, 100), got {list(self.slowdown)}")
+        return self
+
+    def factor(self, k: float) -> float:
+        """The slowdown at ``k`` co-runners (linear between measured points, 1 at 0, the
+        last factor beyond the last point)."""
+        if k <= 0.0:
+            return 1.0
+        xs, ys = (0, *self.co_runners), (1.0, *self.slowdown)
+        for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+            if k <= x1:
+                return y0 + (y1 - y0) * (k - x0) / (x1 - x0)
+        return ys[-1]
+
+
 class Profile(_Frozen):
     """One family measured on one device (DESIGN 3.1)."""
 
@@ -368,6 +407,8 @@ class Profile(_Frozen):
     progressive: Progressive | None = None
     outcomes: Outcomes | None = None
     pool: Pool | None = None
+    interference: Interference | None = Field(
+        default=None, description="co-run slowdown (applied by engine.interference)")
     extra: Annotated[dict[str, Any], Frozen] = Field(
         default_factory=dict, description="family-specific records that no code reads (logs, notes)"
     )

@@ -226,6 +226,11 @@ class EngineSpec(_Frozen):
         default=True,
         description="device, link and server work on different frames of an app at once",
     )
+    interference: bool = Field(
+        default=False,
+        description="apply the profiles' measured co-run and after-idle slowdowns "
+                    "(Profile.interference; every app's profile must have one)",
+    )
 
 
 class MetricsSpec(_Frozen):

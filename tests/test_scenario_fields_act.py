@@ -21,7 +21,7 @@ from offloadkit import device_profile, server_profile
 from pydantic import BaseModel
 from synthetic import make_profile
 
-from sim.profile import save_profile
+from sim.profile import Interference, save_profile
 from sim.runner import run_scenario
 from sim.scenario import Scenario
 
@@ -31,13 +31,16 @@ DESCRIPTIVE = {
 }
 """Fields that describe rather than change a run (documented in scenarios/README.md)."""
 
+CO_RUN = Interference(co_runners=(1, 2), slowdown=(1.3, 1.6), after_idle=1.1, variant="d0",
+                      co_runner="d0", method="hand-written for a test")
 NESTED = make_profile("n", [("d0", 2_000_000, 6.0, 0.55), ("d1", 6_000_000, 14.0, 0.7),
                             ("d2", 12_000_000, 30.0, 0.8)],
-                      independents=[("i2", 12_000_000, 30.0, 0.8)])
+                      independents=[("i2", 12_000_000, 30.0, 0.8)], interference=CO_RUN)
 SLOWER = make_profile("n", [("d0", 2_000_000, 9.0, 0.55), ("d1", 6_000_000, 21.0, 0.7),
                             ("d2", 12_000_000, 45.0, 0.8)],
-                      independents=[("i2", 12_000_000, 45.0, 0.8)])
-OTHER = make_profile("m", [("d0", 1_000_000, 4.0, 0.5), ("d1", 3_000_000, 9.0, 0.75)])
+                      independents=[("i2", 12_000_000, 45.0, 0.8)], interference=CO_RUN)
+OTHER = make_profile("m", [("d0", 1_000_000, 4.0, 0.5), ("d1", 3_000_000, 9.0, 0.75)],
+                     interference=CO_RUN)
 
 
 def _leaves(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -174,6 +177,7 @@ CASES: dict[str, tuple[Callable[[], dict], Callable[[dict], None]]] = {
                                                       _set("device.background_load", 0.9)(w))),
     "engine.work_conserving": (_device_world, _set("engine", {"work_conserving": False})),
     "engine.pipelined": (_offload_world, _set("engine", {"pipelined": False})),
+    "engine.interference": (_device_world, _set("engine", {"interference": True})),
     "metrics.timing": (_device_world, _set("metrics", {"timing": True})),
     "metrics.frames_csv": (_device_world, _set("metrics", {"frames_csv": True})),
 }

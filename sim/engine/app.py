@@ -69,6 +69,8 @@ class EngineContext:
     timeout_factor: float
     on_link_trouble: Callable[[str, str], None]
     """(app, what) when an offload times out or finds the link down"""
+    interference: bool = False
+    """apply the profile's after-idle slowdown to a frame the device stage waited for"""
 
 
 class Frame:
@@ -139,6 +141,8 @@ class AppRuntime:
         self._samples: list[int] = []
         self._sample_pos = 0
         self._n_eval = profile.outcomes.samples if profile.outcomes else 0
+        self._after_idle = (profile.interference.after_idle
+                            if ctx.interference and profile.interference is not None else 1.0)
 
     # -- lifecycle -------------------------------------------------------------------------
     def launch(self) -> None:
@@ -279,6 +283,7 @@ class AppRuntime:
         job = self._job
         job.work = work
         if start > now:
+            job.work = work * self._after_idle  # it slept until its frame: cold caches
             self._reserved = True
             self._device.submit_at(job, start)
         else:

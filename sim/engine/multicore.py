@@ -14,12 +14,17 @@ sum to ``C`` (or every job at its demand when ``C`` is enough); otherwise ``a_j 
 C * w_j)``. A job allotted ``a_j`` cores runs at ``a_j / d_j`` of its profiled speed (work is
 in seconds of the profiled latency). ``work_done`` is in full-device seconds (``work * d_j /
 cores``) so energy keeps its meaning. A one-core device uses :class:`SharedProcessor`
-unchanged; this class is only built for ``device.cores > 1``.
+unchanged; this class is only built for ``device.cores > 1`` or ``engine.interference``.
+
+Interference (``engine.interference``, :mod:`models.interference` measures it): a job runs
+``factor(k)`` times slower while ``k = busy / cores - 1`` other jobs compete for each core
+(the profile's co-run slowdown, interpolated), so its rate is ``a_j / (d_j * factor(k))``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import simpy
 from simpy.events import Event
@@ -73,9 +78,11 @@ class MultiCoreProcessor:
         self.jobs: dict[str, Job] = {}
         self.weights: dict[str, float] = {}
         self.demand: dict[str, float] = {}
+        self.interference: dict[str, Callable[[float], float]] = {}
         self.busy_time = 0.0
         """Seconds during which at least one job ran with non-zero capacity."""
         self._left: dict[str, float] = {}  # work left per running owner
+        self._slow: dict[str, float] = {}  # interference factor now in force per owner
         self._rate: dict[str, float] = {}  # fraction of profiled speed, per running owner
         self._alloc: dict[str, float] = {}  # cores allotted, per running owner
         self._done: dict[str, float] = {}  # full-device seconds served per owner
@@ -92,6 +99,13 @@ class MultiCoreProcessor:
         """An owner's jobs use at most ``min(threads, cores)`` cores."""
         self._advance()
         self.demand[owner] = float(min(threads, self.cores))
+        self._reschedule()
+
+    def set_interference(self, owner: str, factor: Callable[[float], float]) -> None:
+        """An owner's jobs run ``factor(k)`` times slower while ``k`` other jobs compete for
+        each core (``k = busy / cores - 1``, at least 0)."""
+        self._advance()
+        self.interference[owner] = factor
         self._reschedule()
 
     def capacity(self) -> float:
@@ -185,7 +199,8 @@ class MultiCoreProcessor:
             served = min(self._left[owner], r * dt)
             self._left[owner] -= served
             d = self.demand.get(owner, 1.0)
-            done[owner] = done.get(owner, 0.0) + served * d / cores
+            # core seconds used: a slowed-down job burns factor x its profiled work
+            done[owner] = done.get(owner, 0.0) + served * d * self._slow.get(owner, 1.0) / cores
             job.share_time += self._alloc[owner] / cores * dt
 
     def _allocate(self, now: float) -> None:
@@ -196,6 +211,14 @@ class MultiCoreProcessor:
                            self.work_conserving)
         self._alloc = alloc
         self._rate = {k: alloc[k] / demand[k] for k in jobs}
+        self._slow = {}
+        if self.interference:
+            busy = sum(1 for a in alloc.values() if a > 0.0)
+            others = max(0.0, busy / self.cores - 1.0)
+            for k, f in self.interference.items():
+                if k in jobs and others > 0.0:
+                    self._slow[k] = f(others)
+                    self._rate[k] /= self._slow[k]
 
     def _reschedule(self) -> None:
         if self._deferred:

@@ -71,13 +71,16 @@ class Simulation:
         self.env = simpy.Environment()
         env = self.env
         self.device: SharedProcessor | MultiCoreProcessor
-        if sc.device.cores == 1:
+        if sc.device.cores == 1 and not sc.engine.interference:
             self.device = SharedProcessor(env, inputs.load.complement(), sc.engine.work_conserving)
         else:
             self.device = MultiCoreProcessor(env, inputs.load.complement(), sc.device.cores,
                                              sc.engine.work_conserving)
             for spec in sc.apps:
-                self.device.set_demand(spec.name, inputs.profiles[spec.family].device.threads or 1)
+                prof = inputs.profiles[spec.family]
+                self.device.set_demand(spec.name, prof.device.threads or 1)
+                if sc.engine.interference and prof.interference is not None:
+                    self.device.set_interference(spec.name, prof.interference.factor)
         self.monitors = Monitors(inputs.load, sc.monitor.ewma, sc.monitor.period_s,
                                  sc.monitor.oracle)
         self.link: Link | None = None
@@ -95,6 +98,7 @@ class Simulation:
             monitors=self.monitors, storage_bytes_per_s=self.storage_bps,
             queue_length=sc.engine.queue_length, pipelined=sc.engine.pipelined,
             timeout_factor=sc.network.timeout_factor if sc.network is not None else 2.0,
+            interference=sc.engine.interference,
             on_link_trouble=self._link_trouble,
         )
         self.apps: dict[str, AppRuntime] = {
