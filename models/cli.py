@@ -1,6 +1,7 @@
-"""``mvsched train`` and ``mvsched profile``: thin argparse layer over models.profiler.
+"""``mvsched train``, ``profile`` and ``emulate``: a thin argparse layer over models.profiler
+and models.emulate.
 
-``add_subcommands`` plugs both into the main ``mvsched`` parser; ``python -m models.cli`` runs
+``add_subcommands`` plugs them into the main ``mvsched`` parser; ``python -m models.cli`` runs
 them on their own. User errors are ``ValueError`` subclasses with one-line messages.
 """
 
@@ -44,8 +45,24 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_emulate(args: argparse.Namespace) -> int:
+    from models.emulate import emulate
+    from sim.cli import format_table
+
+    res = emulate(args.source, args.scheduler, args.out, args.checkpoints,
+                  progress=not args.quiet)
+    print(f"weights: {res.emulated['emulation']['weights']}")
+    keys = ["app"] + [f"{p}_{k}" for k in ("fps", "latency_ms_mean", "latency_ms_p95",
+                                           "dropped") for p in ("sim", "emu", "err")]
+    print(format_table(res.fidelity, keys))
+    if res.interrupted:
+        print("interrupted: the figures cover the time emulated so far")
+    print(f"results: {res.out_dir}/fidelity.csv (simulated run in {res.out_dir}/simulated)")
+    return 130 if res.interrupted else 0
+
+
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``train`` and ``profile``; each sets ``func(args) -> int`` on the namespace."""
+    """Add ``train``, ``profile`` and ``emulate``; each sets ``func(args) -> int`` on the namespace."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--family", required=True, help="model family (see list_families)")
     common.add_argument("--scale", default="tiny", help="tiny | standard (default tiny)")
@@ -73,6 +90,22 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
                     help="checkpoint folder (default checkpoints/<family>-<scale>-s<seed>-<data>)")
     pr.add_argument("--out", type=Path, required=True, help="profile JSON to write")
     pr.set_defaults(func=_cmd_profile)
+
+    em = subparsers.add_parser(
+        "emulate", help="execute a simulated run for real (one process per app) and report "
+                        "simulated vs emulated figures in fidelity.csv")
+    em.add_argument("source", help="a scenario YAML, or a run folder written by mvsched run")
+    em.add_argument("--scheduler", default=None,
+                    help="scheduler name or label to emulate (default: the scenario's first)")
+    em.add_argument("--out", type=Path, default=None,
+                    help="output folder (default runs/<scenario>/emulate-<scheduler>, or "
+                         "RUN_DIR/emulated)")
+    em.add_argument("--checkpoints", type=Path, default=None,
+                    help="folder holding <family>/ checkpoint folders (default: the training "
+                         "defaults under checkpoints/); without them weights are fresh and "
+                         "accuracy is not reported")
+    em.add_argument("--quiet", action="store_true", help="no progress bar")
+    em.set_defaults(func=_cmd_emulate)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from torch import nn
+
 from models.data import DataSplits
 from models.measure import MeasureSettings
 from sim.profile import Profile
@@ -75,6 +77,15 @@ class Family(ABC):
     @abstractmethod
     def train(self, data: DataSplits, ckpt_dir: Path, *, progress: bool = True) -> None:
         """Train every network of the family into ``ckpt_dir`` (resumable, seeded)."""
+
+    def emulation_module(self, profile: Profile, variant_id: str,
+                         ckpt_dir: Path | None) -> nn.Module:
+        """The torch module of one profiled variant, for ``mvsched emulate``: the trained one
+        from ``ckpt_dir``, or (``None``) the same architecture freshly initialised, since
+        latency does not depend on the weights."""
+        raise ModelsUserError(
+            f"family {self.name!r} cannot be emulated: it does not build a module for a "
+            "profiled variant (emulate runs nestdnn-vgg and nestdnn-resnet)")
 
     @abstractmethod
     def build_profile(

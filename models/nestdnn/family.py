@@ -296,6 +296,23 @@ class _NestDNN(Family):
             variants=variants, outcomes=build_outcomes(correct), extra=self._extra(ckpt_dir),
         )
 
+    def emulation_module(self, profile: Profile, variant_id: str,
+                         ckpt_dir: Path | None) -> torch.nn.Module:
+        v = profile.variant(variant_id)
+        widths = {str(k): int(w) for k, w in v.arch["widths"].items()}
+        if ckpt_dir is not None:
+            if v.independent:
+                return self.independent(Path(ckpt_dir), int(v.arch["pruning_level"]))
+            return self.multi_capacity(Path(ckpt_dir)).export(widths)
+        net = NestedNet(self.spec(), widths)
+        init_weights(net, stage_generator(self.seed, "emulate", variant_id))
+        if weight_bytes(net) != v.weight_bytes:
+            raise ModelsUserError(
+                f"{self.name} variant {variant_id!r}: rebuilt from its arch it has "
+                f"{weight_bytes(net)} weight bytes, the profile says {v.weight_bytes} "
+                f"(the profile is not of scale {self.scale!r})")
+        return net.eval()
+
     def _arch(self, widths: Widths, full: Widths, level: int) -> dict[str, Any]:
         return {"backbone": self.backbone, "widths": dict(widths), "pruning_level": level,
                 "filter_fraction": round(sum(widths.values()) / sum(full.values()), 4)}
