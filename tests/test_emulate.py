@@ -135,3 +135,9 @@ def test_nice_levels_follow_share_ratios():
     nice = nice_levels({"a": 0.6, "b": 0.2, "c": 0.2, "d": 0.0})
     assert nice == {"a": 0, "b": 5, "c": 5}  # 1.25^5 = 3.05, closest to the ratio 3
     assert kernel_weight(0) / kernel_weight(5) == pytest.approx(3.06, rel=0.01)
+
+
+def test_checkpoints_folder_without_checkpoints_is_refused(tmp_path):
+    with pytest.raises(EmulationError, match="--checkpoints: .* holds no trained nestdnn-vgg"):
+        emulate(_scenario(tmp_path), out=tmp_path / "out", checkpoints=tmp_path / "none",
+                progress=False)

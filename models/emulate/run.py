@@ -235,13 +235,17 @@ def emulate(source: str | os.PathLike[str], scheduler: str | None = None,
     trained = True
     import tempfile
 
-    tmp = Path(tempfile.mkdtemp(prefix="mvsched-emulate-"))
     ckpts: dict[str, Path | None] = {}
     for fam, prof in inputs.profiles.items():
         kw = _family_kwargs(prof)
         ckpts[fam] = _checkpoints(fam, kw, prof.task.dataset,
                                   Path(checkpoints) / fam if checkpoints else None)
+        if checkpoints is not None and ckpts[fam] is None:
+            raise EmulationError(f"--checkpoints: {Path(checkpoints) / fam} holds no trained "
+                                 f"{fam} checkpoints (family.json); leave --checkpoints out to "
+                                 f"run freshly initialised weights (no accuracy)")
         trained = trained and ckpts[fam] is not None
+    tmp = Path(tempfile.mkdtemp(prefix="mvsched-emulate-"))
     samples = _samples(inputs, tmp) if trained else None
     variants_of: dict[str, set[str]] = {}
     for name, ss in sessions.items():
