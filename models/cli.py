@@ -55,6 +55,11 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
     keys = ["app"] + [f"{p}_{k}" for k in ("fps", "latency_ms_mean", "latency_ms_p95",
                                            "dropped") for p in ("sim", "emu", "err")]
     print(format_table(res.fidelity, keys))
+    speed = res.emulated["emulation"]["machine_speed"]
+    if speed and speed["geomean_ratio"]:
+        print(f"machine speed: the variants ran alone in {speed['geomean_ratio']:.3f}x their "
+              f"profiled time just before the run (geometric mean over "
+              f"{len(speed['variants'])}; the simulation assumes 1; see emulation.json)")
     if res.interrupted:
         print("interrupted: the figures cover the time emulated so far")
     print(f"results: {res.out_dir}/fidelity.csv (simulated run in {res.out_dir}/simulated)")

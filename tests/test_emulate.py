@@ -89,7 +89,14 @@ def test_three_second_emulation_writes_every_file_with_consistent_counts(tmp_pat
     assert [r["app"] for r in rows] == ["a", "b", "(all)"]
     assert float(rows[0]["sim_fps"]) == pytest.approx(20, rel=0.01)
     assert res.trained is False and not res.interrupted
-    assert "freshly initialised" in json.loads((out / "emulation.json").read_text())["weights"]
+    emulation = json.loads((out / "emulation.json").read_text())
+    assert "freshly initialised" in emulation["weights"]
+    speed = emulation["machine_speed"]  # every variant the run used, timed alone beforehand
+    family = {"a": "nestdnn-vgg", "b": "nestdnn-resnet"}
+    used = {f"{family[r['app']]}/{r['variant']}"
+            for r in csv.DictReader((out / "timeline.csv").open()) if r["variant"]}
+    assert set(speed["variants"]) == used == {"nestdnn-vgg/d1-ind", "nestdnn-resnet/d1-ind"}
+    assert all(v["today_ms"] > 0 and v["ratio"] > 0 for v in speed["variants"].values())
     assert _children(os.getpid()) == []
 
 

@@ -8,15 +8,15 @@ from enginekit import FixedScheduler, frames, simulate, write_world
 from pydantic import ValidationError
 from synthetic import make_profile
 
-from sim.profile import Interference
+from sim.profile import Interference, ProfileError, VariantInterference
 from sim.scenario import ScenarioError
 
 MEASURED = {"variant": "v0", "co_runner": "v0", "method": "hand-written for a test"}
 
 
-def _interference(after_idle: float = 1.0) -> Interference:
+def _interference(after_idle: float = 1.0, **fields) -> Interference:
     return Interference(co_runners=(1, 3), slowdown=(1.5, 2.1), after_idle=after_idle,
-                        **MEASURED)
+                        **MEASURED, **fields)
 
 
 def test_factor_interpolates_between_measured_points():
@@ -37,8 +37,8 @@ def test_bad_measurements_are_refused(fields, message):
 
 
 def _world(tmp_path, interference: bool, after_idle: float = 1.0, cores: int = 1,
-           measured: bool = True):
-    extra = {"interference": _interference(after_idle)} if measured else {}
+           measured: bool = True, **fields):
+    extra = {"interference": _interference(after_idle, **fields)} if measured else {}
     prof = make_profile("one", [("v0", 0, 100.0, 0.5)], **extra)
     return write_world(tmp_path, {
         "duration_s": 1.0, "engine": {"interference": interference},
@@ -82,3 +82,33 @@ def test_interference_without_a_measurement_is_refused(tmp_path):
     with pytest.raises(ScenarioError, match="engine.interference: .* no interference"):
         simulate(_world(tmp_path, True, measured=False), HALVES)
 
+
+
+def test_a_variant_with_its_own_measurement_uses_it(tmp_path):
+    # v0's own factors (1.6 at one co-runner, 1.5 after idle) replace the family's (1.5,
+    # 1.2): 100 ms x 1.6 at half a core -> 320 ms; the second frame waits for its arrival,
+    # then 100 ms x 1.5 x 1.6 at half a core -> 480 ms
+    own = {"v0": VariantInterference(slowdown=(1.6, 2.5), after_idle=1.5)}
+    res = simulate(_world(tmp_path, True, after_idle=1.2, per_variant=own), HALVES)
+    got = [t for pair in frames(res, "a") for t in pair]
+    assert got == pytest.approx([0.0, 0.32, 0.5, 0.98])
+    f = _interference(per_variant=own).factor
+    assert (f(0.5, "v0"), f(0.5, "other"), f(0.5)) == pytest.approx((1.3, 1.25, 1.25))
+
+
+def test_per_variant_factors_are_checked():
+    with pytest.raises(ValidationError, match="per_variant.v0.slowdown needs one factor"):
+        _interference(per_variant={"v0": VariantInterference(slowdown=(2.0,))})
+    with pytest.raises((ValidationError, ProfileError), match="unknown variants \\['zz'\\]"):
+        make_profile("one", [("v0", 0, 100.0, 0.5)], interference=_interference(
+            per_variant={"zz": VariantInterference(slowdown=(2.0, 2.5))}))
+
+
+def test_extra_time_is_pooled_over_variants_as_the_median():
+    from models.interference import pooled_extra_ms
+
+    # (factors at k = 1, 2; after idle; alone seconds): extra ms = (factor - 1) x alone
+    found = {"a": ([1.5, 2.0], 1.2, 0.001), "b": ([1.1, 1.2], 1.5, 0.004),
+             "c": ([0.9, 1.0], 1.1, 0.010)}
+    extra, idle = pooled_extra_ms(found)
+    assert extra == pytest.approx([0.4, 0.8]) and idle == pytest.approx(1.0)

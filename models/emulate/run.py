@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from models.emulate.calibrate import machine_speed
 from models.emulate.fidelity import fidelity_rows, write_fidelity
 from models.emulate.processes import AppWorker, BackgroundWorker, run_app, run_background
 from models.emulate.schedule import (
@@ -208,8 +209,9 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 def emulate(source: str | os.PathLike[str], scheduler: str | None = None,
             out: str | os.PathLike[str] | None = None,
             checkpoints: str | os.PathLike[str] | None = None,
-            progress: bool = True) -> EmulationResult:
-    """Simulate, then execute, one scheduler's run of a scenario (or of a run folder)."""
+            progress: bool = True, calibrate: bool = True) -> EmulationResult:
+    """Simulate, then execute, one scheduler's run of a scenario (or of a run folder).
+    ``calibrate`` first times each variant used alone (:mod:`models.emulate.calibrate`)."""
     from tqdm.auto import tqdm
 
     scenario_path, label = _source(Path(source), scheduler)
@@ -250,6 +252,13 @@ def emulate(source: str | os.PathLike[str], scheduler: str | None = None,
     variants_of: dict[str, set[str]] = {}
     for name, ss in sessions.items():
         variants_of[name] = {v for s in ss for _, v, _ in s.changes if v is not None}
+    profile_path = {fam: str(Path(resolved_scenario(inputs)["profiles_dir"]) / sc.device.name
+                             / f"{fam}.json") for fam in inputs.profiles}
+    used = sorted({(sc.app(n).family, v) for n, vs in variants_of.items() for v in vs})
+    speed = machine_speed(
+        [(profile_path[f], f, v, inputs.profiles[f].device.threads or 1,
+          inputs.profiles[f].variant(v).latency_ms.median) for f, v in used], cpus[0]) \
+        if calibrate and used else None
     policy = ctx.Array("c", 32)
     interrupted = False
     t0: float | None = None
@@ -260,8 +269,7 @@ def emulate(source: str | os.PathLike[str], scheduler: str | None = None,
             prof = inputs.profiles[app.family]
             w = AppWorker(
                 app=name, family=app.family, family_kwargs=_family_kwargs(prof),
-                profile_path=str(Path(resolved_scenario(inputs)["profiles_dir"]) / sc.device.name
-                                 / f"{app.family}.json"),
+                profile_path=profile_path[app.family],
                 variants=sorted(variants_of[name]), sessions=ss, fps=app.fps,
                 queue_length=sc.engine.queue_length, threads=prof.device.threads or 1,
                 cpus=cpus, ckpt_dir=str(ckpts[app.family]) if trained else None,
@@ -363,6 +371,7 @@ def emulate(source: str | os.PathLike[str], scheduler: str | None = None,
         "cores": cpus, "background_policy": bg,
         "background_period_ms": BACKGROUND_PERIOD_S * 1000.0 if bg else None,
         "interrupted": interrupted, "kernel_weights": weights_log,
+        "machine_speed": speed,
         "note": "device_s is the apps' CPU time / cores; busy_s the union of frame times",
     }
     write_outputs(emu, emu_metrics, out_dir, resolved_scenario(inputs))

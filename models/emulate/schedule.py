@@ -74,8 +74,8 @@ def nice_levels(shares: dict[str, float]) -> dict[str, int]:
     out = {}
     for k, s in live.items():
         ratio = top / s
-        out[k] = min(19, min(range(0, 20), key=lambda n: abs(math.log(1024 / kernel_weight(n))
-                                                              - math.log(ratio))))
+        out[k] = min(range(0, 20), key=lambda n: abs(math.log(1024 / kernel_weight(n))
+                                                     - math.log(ratio)))
     return out
 
 

@@ -29,6 +29,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import simpy
@@ -141,8 +142,9 @@ class AppRuntime:
         self._samples: list[int] = []
         self._sample_pos = 0
         self._n_eval = profile.outcomes.samples if profile.outcomes else 0
-        self._after_idle = (profile.interference.after_idle
-                            if ctx.interference and profile.interference is not None else 1.0)
+        self._interference = profile.interference if ctx.interference else None
+        self._interfering: str | None = None  # variant whose co-run factors the device holds
+        self._after_idle = 1.0
 
     # -- lifecycle -------------------------------------------------------------------------
     def launch(self) -> None:
@@ -240,6 +242,7 @@ class AppRuntime:
             self._dev_busy = True
             job = self._job
             job.work = frame.route.fallback_work[frame.sample]
+            self._interfere(frame.route.variant)
             self._device.submit(job)
             return
         route = self.route
@@ -282,12 +285,24 @@ class AppRuntime:
         self._dev_busy = True
         job = self._job
         job.work = work
+        self._interfere(route.variant)
         if start > now:
             job.work = work * self._after_idle  # it slept until its frame: cold caches
             self._reserved = True
             self._device.submit_at(job, start)
         else:
             self._device.submit(job)
+
+    def _interfere(self, variant: str) -> None:
+        """Give the device this variant's co-run slowdown (and take its after-idle factor)
+        before its job is submitted: small models lose more to cold caches than large ones."""
+        found = self._interference
+        if found is None or variant == self._interfering:
+            return
+        self._interfering = variant
+        self._after_idle = found.idle_factor(variant)
+        assert isinstance(self._device, MultiCoreProcessor)
+        self._device.set_interference(self.name, partial(found.factor, variant=variant))
 
     def _unreserve(self) -> bool:
         """Withdraw a device job waiting for its frame to arrive (the frame is not taken)."""

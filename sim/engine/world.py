@@ -79,8 +79,6 @@ class Simulation:
             for spec in sc.apps:
                 prof = inputs.profiles[spec.family]
                 self.device.set_demand(spec.name, prof.device.threads or 1)
-                if sc.engine.interference and prof.interference is not None:
-                    self.device.set_interference(spec.name, prof.interference.factor)
         self.monitors = Monitors(inputs.load, sc.monitor.ewma, sc.monitor.period_s,
                                  sc.monitor.oracle)
         self.link: Link | None = None
