@@ -7,9 +7,7 @@ the file, the field and what was expected, and exit with code 2 — never a trac
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
-import io
 import json
 import os
 import sys
@@ -26,6 +24,8 @@ TABLE_KEYS = ("accuracy", "worst_app_accuracy", "fps", "latency_ms_mean", "laten
               "dropped", "deadline_misses", "energy_j", "switches", "switch_s")
 OFFLOAD_KEYS = ("failed", "offloaded", "early_exits", "fallbacks", "sent_mb", "server_s")
 """shown when some run of the table has any of them"""
+SET_HELP = ("change a scenario field by its path before validation, e.g. "
+            "--set device.memory_mb=20 --set apps[0].fps=15 (repeatable; values are YAML)")
 
 
 def _fmt(v: Any) -> str:
@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else _default_out(args.scenario)
     results = run_scenario(args.scenario, args.scheduler or None, args.seed, out,
-                           progress=not args.quiet)
+                           progress=not args.quiet, overrides=args.set or ())
     rows = _summary_rows(results)
     print(format_table(rows, ("scheduler", *_table_keys(rows), "decision_ms_median")))
     print(f"results: {out}/<scheduler>/metrics.json")
@@ -85,19 +85,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.runner import run_scenario
+    from sim.compare import compare, write_comparison
 
     out = Path(args.out) if args.out else _default_out(args.scenario)
-    results = run_scenario(args.scenario, None, args.seed, out, progress=not args.quiet)
-    rows = _summary_rows(results)
+    sets = list(args.set or [])
+    if not args.no_plots:
+        sets.append("metrics.frames_csv=true")  # the latency CDF needs every frame
+    comp = compare(args.scenario, args.seeds, args.seed, out, sets, progress=not args.quiet)
+    rows = comp.summary or comp.rows
     keys = ("scheduler", *_table_keys(rows), "decisions", "refused_plans", "decision_ms_median")
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    write_text_atomic(out / "comparison.csv", buf.getvalue())
-    print(format_table(rows, keys))
+    write_comparison(out / "comparison.csv", comp, keys[1:])
+    if comp.summary:
+        print(f"mean over seeds {comp.seeds[0]}..{comp.seeds[-1]}:")
+        print(format_table(rows, keys))
+        print("95% confidence interval half-widths:")
+        print(format_table([{"scheduler": r["scheduler"],
+                             **{k: r.get(f"{k}_ci95") for k in keys[1:]}} for r in rows], keys))
+    else:
+        print(format_table(rows, keys))
     print(f"comparison: {out / 'comparison.csv'}")
+    if not args.no_plots:
+        from sim.plots import draw
+
+        paths = draw(comp.run_dirs[0], fmt=("png", "pdf"))
+        print(f"plots: {len(paths)} files in {comp.run_dirs[0] / 'plots'}")
     return 0
 
 
@@ -167,13 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--out", help="output folder (default runs/<scenario>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help=SET_HELP)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("compare", help="every listed scheduler on one seed; comparison.csv")
+    p = sub.add_parser("compare", help="every listed scheduler on one or more seeds; "
+                                       "comparison.csv with means and 95%% intervals; plots")
     p.add_argument("scenario")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--out")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--seed", type=int, help="first seed (default: the scenario's)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="number of consecutive seeds to run (default 1)")
+    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help=SET_HELP)
+    p.add_argument("--no-plots", action="store_true",
+                   help="skip the standard plots (timeline, latency CDF, bars)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("validate", help="check scenario (.yaml) and profile (.json) files")
@@ -189,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=None, help="scenario for frames/s (default: shipped)")
     p.set_defaults(func=cmd_bench)
 
+    from sim.plot_cli import add_subcommand as add_plot
+
+    add_plot(sub)
     _optional([("sim.importers", "add_subcommand"), ("models.cli", "add_subcommands")], sub)
     return ap
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -153,6 +155,9 @@ def server_mismatch(device: Profile, server: Profile) -> str | None:
     return None
 
 
-def load_inputs(path: str | os.PathLike[str], seed: int | None = None) -> RunInputs:
-    """``load_scenario`` + ``resolve`` in one step."""
-    return resolve(load_scenario(path, seed=seed), path)
+def load_inputs(source: str | os.PathLike[str] | dict[str, Any] | Scenario,
+                seed: int | None = None, overrides: Sequence[str] = ()) -> RunInputs:
+    """``load_scenario`` + ``resolve`` in one step. A mapping or :class:`Scenario` resolves
+    its relative paths against the working folder."""
+    sc = load_scenario(source, seed=seed, overrides=overrides)
+    return resolve(sc, "<scenario>" if isinstance(source, (dict, Scenario)) else source)

@@ -19,7 +19,7 @@ from typing import Any
 from sim.engine.world import EngineResult, Simulation
 from sim.inputs import RunInputs, load_inputs
 from sim.metrics import compute_metrics, frame_rows, write_outputs
-from sim.scenario import ScenarioError, SchedulerSpec
+from sim.scenario import Scenario, ScenarioError, SchedulerSpec
 from sim.schedulers.base import Scheduler
 from sim.schedulers.registry import SchedulerError, create_scheduler
 
@@ -137,11 +137,14 @@ def run_inputs(
 
 
 def run_scenario(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | dict[str, Any] | Scenario,
     schedulers: Sequence[str] | None = None,
     seed: int | None = None,
     out: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    overrides: Sequence[str] = (),
 ) -> list[RunResult]:
-    """Load, resolve and run a scenario file."""
-    return run_inputs(load_inputs(path, seed=seed), schedulers, out, progress)
+    """Load, resolve and run a scenario: a file, a mapping or a :class:`Scenario`;
+    ``overrides`` are ``PATH=VALUE`` changes (:mod:`sim.overrides`)."""
+    return run_inputs(load_inputs(path, seed=seed, overrides=overrides), schedulers, out,
+                      progress)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -308,9 +309,32 @@ def format_validation_error(where: str, exc: ValidationError) -> str:
     return f"{where}: {loc or '(top level)'}: {msg}{tail}{more}"
 
 
-def load_scenario(path: str | os.PathLike[str], seed: int | None = None) -> Scenario:
-    """Read and validate a scenario YAML; ``seed`` overrides the file's seed."""
-    p = Path(path)
+def load_scenario(source: str | os.PathLike[str] | dict[str, Any] | Scenario,
+                  seed: int | None = None, overrides: Sequence[str] = ()) -> Scenario:
+    """Read and validate a scenario: a YAML file, a mapping or a :class:`Scenario`. ``seed``
+    overrides its seed and ``overrides`` (``PATH=VALUE``, see :mod:`sim.overrides`) any field;
+    the result is validated exactly like a file."""
+    from sim.overrides import OverrideError, apply_overrides
+
+    if isinstance(source, Scenario):
+        where, raw = "<scenario>", source.model_dump(mode="json", exclude_unset=True)
+    elif isinstance(source, dict):
+        where, raw = "<scenario>", source
+    else:
+        where, raw = str(source), _read_yaml(Path(source))
+    try:
+        raw = apply_overrides(raw, overrides)
+    except OverrideError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    if seed is not None:
+        raw["seed"] = seed
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(where, exc)) from None
+
+
+def _read_yaml(p: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(p.read_text())
     except FileNotFoundError:
@@ -324,9 +348,4 @@ def load_scenario(path: str | os.PathLike[str], seed: int | None = None) -> Scen
         raise ScenarioError(f"{p}:{line}: not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{p}: expected a mapping of scenario keys, got {type(raw).__name__}")
-    if seed is not None:
-        raw["seed"] = seed
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(str(p), exc)) from None
+    return raw
