@@ -64,7 +64,18 @@ def _summary_rows(results) -> list[dict[str, Any]]:
 
 def _table_keys(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     extra = tuple(k for k in OFFLOAD_KEYS if any(r.get(k) for r in rows))
-    return (*TABLE_KEYS, *extra)
+    late = any(r.get("accuracy_in_time") != r.get("accuracy") for r in rows)
+    first = ("accuracy", "accuracy_in_time") if late else ("accuracy",)
+    return (*first, *TABLE_KEYS[1:], *extra)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mvsched")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _default_out(scenario: str) -> Path:
@@ -120,6 +131,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for f in args.files:
         try:
+            if Path(f).is_dir():
+                raise ValueError(f"{f}: is a folder; give scenario (.yaml) and profile (.json) "
+                                 f"files, e.g. {Path(f) / '*.yaml'}")
             if Path(f).suffix.lower() in (".yaml", ".yml"):
                 inp = load_inputs(f)
                 create_schedulers(inp)
@@ -170,6 +184,7 @@ def _optional(parser_adders: list[tuple[str, str]], sub: argparse._SubParsersAct
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="mvsched", description=__doc__.splitlines()[0])
+    ap.add_argument("--version", action="version", version=f"mvsched {_version()}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run a scenario under its schedulers (or --scheduler ...)")

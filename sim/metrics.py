@@ -22,7 +22,7 @@ from sim.engine.world import EngineResult
 __all__ = ["APP_KEYS", "FRAME_KEYS", "compute_metrics", "frame_rows", "write_outputs"]
 
 APP_KEYS = (
-    "accuracy", "fps", "latency_ms_mean", "latency_ms_p95", "frames", "processed", "dropped",
+    "accuracy", "accuracy_in_time", "fps", "latency_ms_mean", "latency_ms_p95", "frames", "processed", "dropped",
     "failed", "deadline_misses", "offloaded", "early_exits", "fallbacks", "timeouts",
     "sent_mb", "device_s", "radio_s", "server_s", "energy_j", "radio_energy_j", "switches",
     "switch_s", "load_s", "active_s", "decision_ms_median",
@@ -65,7 +65,8 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
     timing = sc.metrics.timing
     dyn_w = power.busy_w - power.idle_w
     apps: dict[str, dict[str, Any]] = {}
-    all_lat, all_correct, total_active, total_processed = [], [], 0.0, 0
+    all_lat, all_correct, all_in_time = [], [], []
+    total_active, total_processed = 0.0, 0
     for name, app in res.apps.items():
         rec = app.record
         if rec.arrived == 0 and rec.active_s == 0.0:
@@ -80,8 +81,10 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
         walls = [w for w, names in zip(res.decision_wall_s, res.decision_apps) if name in names]
         device_s = res.work_done.get(name, 0.0)
         radio_j = power.radio_j_per_byte * rec.sent_bytes + power.radio_tx_w * rec.radio_s
+        in_time = correct & (lat <= goals + 1e-9)
         apps[name] = {
             "accuracy": _r(correct.mean()) if correct.size else None,
+            "accuracy_in_time": _r(in_time.mean()) if correct.size else None,
             "fps": _r(len(lat) / rec.active_s) if rec.active_s > 0 else None,
             "latency_ms_mean": _r(mean),
             "latency_ms_p95": _r(p95),
@@ -108,10 +111,12 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
         }
         all_lat.append(lat)
         all_correct.append(correct)
+        all_in_time.append(in_time)
         total_active += rec.active_s
         total_processed += len(lat)
     lat = np.concatenate(all_lat) if all_lat else np.empty(0)
     correct = np.concatenate(all_correct) if all_correct else np.empty(0, bool)
+    in_time = np.concatenate(all_in_time) if all_in_time else np.empty(0, bool)
     mean, p95 = _latency_stats(lat)
     radio_j = sum(a["radio_energy_j"] or 0.0 for a in apps.values())
     energy = power.idle_w * res.duration_s + dyn_w * sum(res.work_done.values()) + radio_j
@@ -121,6 +126,7 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
 
     overall = {
         "accuracy": _r(correct.mean()) if correct.size else None,
+        "accuracy_in_time": _r(in_time.mean()) if correct.size else None,
         "fps": _r(total_processed / total_active) if total_active > 0 else None,
         "latency_ms_mean": _r(mean),
         "latency_ms_p95": _r(p95),
