@@ -586,11 +586,19 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
     """Read and validate a profile file; ProfileError with file and field on any problem."""
     p = Path(path)
     try:
-        raw = json.loads(p.read_text())
+        raw = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise ProfileError(f"{p}: is a folder, expected a profile JSON file") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ProfileError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (OSError, ValueError) as exc:  # bad path characters, unreadable file
+        raise ProfileError(f"{p}: cannot be read ({type(exc).__name__})") from None
+    except RecursionError:
+        raise ProfileError(f"{p}: nested too deeply to be a profile") from None
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:

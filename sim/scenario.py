@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -265,18 +266,21 @@ class Scenario(_Frozen):
     @model_validator(mode="after")
     def _cross_refs(self) -> Scenario:
         names = [a.name for a in self.apps]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(n for n, c in Counter(names).items() if c > 1)
         if dup:
             raise ValueError(f"app names must be unique; repeated: {dup}")
         keys = [s.key for s in self.schedulers]
-        dup = sorted({k for k in keys if keys.count(k) > 1})
+        dup = sorted(k for k, c in Counter(keys).items() if c > 1)
         if dup:
             raise ValueError(f"scheduler labels must be unique; repeated: {dup} (add 'label')")
+        known = set(names)
         for i, ev in enumerate(self.events):
-            if ev.app not in names:
-                raise ValueError(f"events[{i}].app: unknown app {ev.app!r}; apps are {names}")
+            if ev.app not in known:
+                shown = names if len(names) <= 10 else [*names[:10], "..."]
+                raise ValueError(f"events[{i}].app: unknown app {ev.app!r}; apps are {shown}")
             if ev.t > self.duration_s:
                 raise ValueError(f"events[{i}].t: {ev.t} is after duration_s {self.duration_s}")
+        self._check_launch_order()
         if self.random_workload is not None:
             unknown = sorted(set(self.random_workload.pool) - set(names))
             if unknown:
@@ -287,6 +291,22 @@ class Scenario(_Frozen):
             given, missing = ("server", "network") if self.network is None else ("network", "server")
             raise ValueError(f"{given} is given without {missing}: offloading needs both")
         return self
+
+    def _check_launch_order(self) -> None:
+        """An exit of an app that is not running would silently do nothing (and an app whose
+        first event is its exit never runs): refuse it, naming the event."""
+        pooled = set(self.random_workload.pool) if self.random_workload is not None else set()
+        running: set[str] = set()
+        order = sorted(range(len(self.events)), key=lambda i: self.events[i].t)
+        for i in order:
+            ev = self.events[i]
+            if ev.action == "launch":
+                running.add(ev.app)
+            elif ev.action == "exit":
+                if ev.app not in running and ev.app not in pooled:
+                    raise ValueError(f"events[{i}]: exit of {ev.app!r} at t={ev.t:g} s, when it "
+                                     f"is not running (launch it at an earlier t)")
+                running.discard(ev.app)
 
     def app(self, name: str) -> AppSpec:
         for a in self.apps:
@@ -336,11 +356,15 @@ def load_scenario(source: str | os.PathLike[str] | dict[str, Any] | Scenario,
 
 def _read_yaml(p: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{p}: file not found") from None
     except IsADirectoryError:
         raise ScenarioError(f"{p}: is a folder, expected a scenario YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise ScenarioError(f"{p}: nested too deeply to be a scenario") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -348,4 +372,7 @@ def _read_yaml(p: Path) -> dict[str, Any]:
         raise ScenarioError(f"{p}:{line}: not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{p}: expected a mapping of scenario keys, got {type(raw).__name__}")
+    if "variants" in raw and "family" in raw and "name" not in raw:
+        raise ScenarioError(f"{p}: this is a profile (it has 'family' and 'variants'), not a "
+                            f"scenario; check it with mvsched validate {p}")
     return raw

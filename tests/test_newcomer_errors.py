@@ -1,0 +1,83 @@
+"""Mistakes a newcomer makes, each answered by one line that names the cause (exit 2): an
+exit before the launch, validate on a folder, a profile given as a scenario, a non-UTF-8 or
+absurdly nested file, a profile path that is a folder; and ``--version``."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from enginekit import write_world
+from synthetic import make_profile
+
+from sim.cli import main
+from sim.profile import ProfileError, load_profile
+
+PROF = make_profile("n", [("d0", 1_000_000, 5.0, 0.6)])
+GOOD = {"duration_s": 2, "apps": [{"name": "a", "family": "n", "fps": 10}],
+        "events": [{"t": 0, "action": "launch", "app": "a"}]}
+
+
+def _one_line_error(capsys, argv: list[str], needle: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err, err
+
+
+def test_exit_before_launch_is_refused(tmp_path, capsys):
+    path = write_world(tmp_path, {**GOOD, "events": [
+        {"t": 1, "action": "launch", "app": "a"}, {"t": 0.5, "action": "exit", "app": "a"}]},
+        {"n": PROF})
+    _one_line_error(capsys, ["validate", str(path)],
+                    "events[1]: exit of 'a' at t=0.5 s, when it is not running")
+
+
+def test_exit_then_launch_again_is_fine(tmp_path, capsys):
+    path = write_world(tmp_path, {**GOOD, "events": [
+        {"t": 0, "action": "launch", "app": "a"}, {"t": 1, "action": "exit", "app": "a"},
+        {"t": 1.5, "action": "launch", "app": "a"}]}, {"n": PROF})
+    assert main(["validate", str(path)]) == 0
+
+
+def test_validate_on_a_folder(tmp_path, capsys):
+    _one_line_error(capsys, ["validate", str(tmp_path)], f"{tmp_path}: is a folder; give scenario")
+
+
+def test_run_on_a_profile_says_it_is_a_profile(tmp_path, capsys):
+    write_world(tmp_path, GOOD, {"n": PROF})
+    prof = tmp_path / "profiles" / "dev" / "n.json"
+    _one_line_error(capsys, ["run", str(prof), "--quiet"],
+                    "this is a profile (it has 'family' and 'variants'), not a scenario")
+
+
+def test_non_utf8_and_deeply_nested_files(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"name: x\n\xff\n")
+    _one_line_error(capsys, ["validate", str(bad)], "not UTF-8 text (byte 8)")
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    _one_line_error(capsys, ["validate", str(deep)], "nested too deeply to be a scenario")
+    deep_json = tmp_path / "deep.json"
+    deep_json.write_text("[" * 100000 + "]" * 100000)
+    _one_line_error(capsys, ["validate", str(deep_json)], "nested too deeply to be a profile")
+
+
+def test_profile_path_that_is_a_folder(tmp_path):
+    with pytest.raises(ProfileError, match="is a folder, expected a profile JSON file"):
+        load_profile(tmp_path)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("mvsched ")
+
+
+def test_many_apps_validate_quickly_enough_to_finish(tmp_path):
+    # the cross-reference checks are linear: 20,000 apps validate (a quadratic check hung)
+    apps = [{"name": f"a{i}", "family": "n", "fps": 1} for i in range(20_000)]
+    raw = {**GOOD, "apps": apps, "events": [{"t": 0, "action": "launch", "app": "a0"}],
+           "name": "many", "device": {"name": "dev", "memory_mb": 10},
+           "schedulers": [{"name": "agnostic"}]}
+    from sim.scenario import load_scenario
+
+    assert len(load_scenario(yaml.safe_load(yaml.safe_dump(raw))).apps) == 20_000
