@@ -151,11 +151,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schedulers(args: argparse.Namespace) -> int:
+    from sim.schedulers.params import describe
     from sim.schedulers.registry import _REGISTRY, list_schedulers
 
     for name in list_schedulers():
         doc = (_REGISTRY[name].__doc__ or "").strip().splitlines()
         print(f"{name:22s} {doc[0] if doc else ''}")
+        if args.verbose:
+            for p in describe(_REGISTRY[name]):
+                print(f"    {p.name} ({p.type}, default {p.default!r}): {p.doc}")
     return 0
 
 
@@ -214,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schedulers", help="list registered schedulers")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also each scheduler's parameters: type, default and meaning")
     p.set_defaults(func=cmd_schedulers)
 
     p = sub.add_parser("bench", help="simulator and scheduler speed benchmarks")
@@ -246,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted (files already written are complete)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head or similar, which stopped reading
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

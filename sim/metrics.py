@@ -52,6 +52,19 @@ def _early_exit_names(res: EngineResult, family: str) -> set[str]:
     return {e.name for e in prog.exits if e.flops_fraction < 1.0} if prog is not None else set()
 
 
+def _scheduler_params(res: EngineResult) -> dict[str, Any]:
+    """The registered name and every parameter value (defaults included) the run used."""
+    from sim.schedulers.params import resolved_params
+    from sim.schedulers.registry import _REGISTRY, list_schedulers
+
+    spec = next((s for s in res.inputs.scenario.schedulers if s.key == res.scheduler), None)
+    name = spec.name if spec is not None else res.scheduler
+    if name not in list_schedulers():
+        return {}
+    return {"scheduler_name": name,
+            "params": resolved_params(_REGISTRY[name], dict(spec.params) if spec else {})}
+
+
 def compute_metrics(res: EngineResult) -> dict[str, Any]:
     """``{'scenario', 'scheduler', 'seed', 'overall': {...}, 'apps': {name: {...}}}``.
 
@@ -153,6 +166,7 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
     return {
         "scenario": sc.name,
         "scheduler": res.scheduler,
+        **_scheduler_params(res),
         "seed": sc.seed,
         "duration_s": sc.duration_s,
         "overall": overall,

@@ -69,6 +69,12 @@ class AdaptiveNet(Scheduler):
     stateful: ClassVar[bool] = True
     kinds: ClassVar[frozenset[str] | None] = frozenset({"elastified", "supernet"})
 
+    param_docs: ClassVar[dict[str, str]] = {
+        'epsilon_ms': "ms >= 0: slack a more accurate subnet must leave under the goal before the app steps up (the artifact's 1 ms)",
+        'research_after_s': 's >= 0: how long nothing may fit before the app searches its subnet space again',
+        'monitor_period_s': 's > 0: how often the latency monitor asks for a new decision',
+    }
+
     def __init__(self, epsilon_ms: float = 1.0, research_after_s: float = 5.0,
                  monitor_period_s: float = 1.0) -> None:
         for name, value, low in (("epsilon_ms", epsilon_ms, 0.0),

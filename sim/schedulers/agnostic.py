@@ -11,6 +11,8 @@ left out of the plan (paused) until they do; the remaining apps share the device
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sim.profile import Variant
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
 from sim.schedulers.nestdnn_problem import eviction_order
@@ -22,6 +24,10 @@ __all__ = ["Agnostic"]
 @register_scheduler("agnostic")
 class Agnostic(Scheduler):
     """Fixed model per app, equal shares (1/K)."""
+
+    param_docs: ClassVar[dict[str, str]] = {
+        'model': "'largest', 'smallest', 'fastest' or a variant id: the fixed model every app runs",
+    }
 
     def __init__(self, model: str = "largest") -> None:
         if not isinstance(model, str) or not model:

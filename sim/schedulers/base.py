@@ -138,6 +138,8 @@ class Scheduler(ABC):
     """profile kinds this scheduler can run (None: any); others are refused at validation"""
     needs_server: ClassVar[bool] = False
     """True when it offloads by design (the scenario must give a server and a network)"""
+    param_docs: ClassVar[dict[str, str]] = {}
+    """``__init__`` parameter -> one-line doc with its constraints (sim.schedulers.params)"""
     stateful: ClassVar[bool] = False
     """True when past decisions matter (a fixed deployment, a search in progress): the
     contract checks then use a fresh instance per view, and the same sequence of views must

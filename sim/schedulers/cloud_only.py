@@ -22,6 +22,10 @@ class CloudOnly(Scheduler):
     kinds: ClassVar[frozenset[str] | None] = frozenset({"progressive"})
     needs_server: ClassVar[bool] = True
 
+    param_docs: ClassVar[dict[str, str]] = {
+        'local_fallback': 'true: a frame whose offload fails is finished on the device',
+    }
+
     def __init__(self, local_fallback: bool = False) -> None:
         if not isinstance(local_fallback, bool):
             raise ValueError(f"local_fallback must be true or false, got {local_fallback!r}")

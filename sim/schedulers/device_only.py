@@ -19,6 +19,10 @@ class DeviceOnly(Scheduler):
 
     kinds: ClassVar[frozenset[str] | None] = frozenset({"progressive"})
 
+    param_docs: ClassVar[dict[str, str]] = {
+        'threshold': 'null (no early exit) or a confidence in [0, 1] at which a frame leaves at an early exit',
+    }
+
     def __init__(self, threshold: float | None = None) -> None:
         if threshold is not None and not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
             raise ValueError(f"threshold must be null or a number in [0, 1], got {threshold!r}")

@@ -32,6 +32,15 @@ class NestDnnScheduler(Scheduler):
 
     objective: ClassVar[Objective] = "mintotal"
 
+    param_docs: ClassVar[dict[str, str]] = {
+        'alpha': "> 0: weight of a latency violation against an accuracy loss in each app's cost",
+        'solver': "'exact' (dynamic programming), 'greedy' (the paper's heuristic) or 'ilp' (PuLP/CBC)",
+        'share_step': 'in (0, 1]: the compute-share grid the solver searches',
+        'beta': ">= 0: switching penalty weight, beta * load_s / horizon_s (0: the paper's rule)",
+        'horizon_s': 's > 0: the horizon the switching penalty spreads a model load over',
+        'observed_latency': "true: scale profiled latencies by the monitor's observed ratio",
+    }
+
     def __init__(
         self,
         alpha: float = 1.0,

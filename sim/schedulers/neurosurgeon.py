@@ -26,6 +26,10 @@ class Neurosurgeon(Scheduler):
     kinds: ClassVar[frozenset[str] | None] = frozenset({"progressive"})
     needs_server: ClassVar[bool] = True
 
+    param_docs: ClassVar[dict[str, str]] = {
+        'objective': "'latency_ms' or 'energy_mj': what the single split point minimises",
+    }
+
     def __init__(self, objective: str = "latency_ms") -> None:
         if objective not in ("latency_ms", "energy_mj"):
             raise ValueError(f"objective must be 'latency_ms' or 'energy_mj', got {objective!r}")

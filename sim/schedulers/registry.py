@@ -61,6 +61,11 @@ def create_scheduler(name: str, **params: Any) -> Scheduler:
         raise SchedulerError(
             f"unknown scheduler {name!r}; known: {', '.join(sorted(_REGISTRY))}"
         ) from None
+    from sim.schedulers.params import unknown_param_message
+
+    unknown = unknown_param_message(name, cls, params)
+    if unknown:
+        raise SchedulerError(unknown)
     try:
         return cls(**params)
     except TypeError as exc:

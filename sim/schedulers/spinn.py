@@ -93,6 +93,12 @@ class Spinn(Scheduler):
 
     kinds: ClassVar[frozenset[str] | None] = frozenset({"progressive"})
 
+    param_docs: ClassVar[dict[str, str]] = {
+        'thresholds': 'exit confidence thresholds in [0, 1] to consider; null means no early exit',
+        'tolerance': 'in [0, 1): relative slack within which an objective counts as a tie',
+        'offload': 'false: consider on-device configurations only',
+    }
+
     def __init__(self, thresholds: Sequence[float | None] = DEFAULT_THRESHOLDS,
                  tolerance: float = 0.01, offload: bool = True) -> None:
         if not (isinstance(tolerance, int | float) and 0 <= tolerance < 1):

@@ -1,0 +1,86 @@
+"""What parameters a scheduler takes, so users can find them without reading its code.
+
+A scheduler's parameters are its ``__init__`` keyword arguments (type and default read from
+the signature) and its ``param_docs`` (a one-line doc per parameter, constraints included).
+``mvsched schedulers -v`` prints them, ``metrics.json`` records the values a run used, a
+typo is refused with the valid names, and the contract tests require a doc for each.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from sim.schedulers.base import Scheduler
+
+__all__ = ["Param", "describe", "resolved_params", "unknown_param_message"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its name, its type as written, its default, and its doc."""
+
+    name: str
+    type: str
+    default: Any
+    doc: str
+
+
+def describe(cls: type[Scheduler]) -> list[Param]:
+    """Every parameter of a scheduler class, in signature order."""
+    sig = inspect.signature(cls.__init__)
+    docs = getattr(cls, "param_docs", {})
+    out = []
+    for name, p in sig.parameters.items():
+        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        ann = p.annotation
+        typ = ann if isinstance(ann, str) else getattr(ann, "__name__", str(ann))
+        default = None if p.default is p.empty else p.default
+        out.append(Param(name, "" if ann is p.empty else typ, default, docs.get(name, "")))
+    return out
+
+
+def resolved_params(cls: type[Scheduler], given: dict[str, Any]) -> dict[str, Any]:
+    """The defaults overlaid with the values given: what the run really used."""
+    out = {p.name: p.default for p in describe(cls)}
+    out.update(given)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def unknown_param_message(name: str, cls: type[Scheduler], given: dict[str, Any]) -> str | None:
+    """One line naming each unknown parameter, a close match, and the valid ones."""
+    valid = [p.name for p in describe(cls)]
+    unknown = [k for k in given if k not in valid]
+    if not unknown:
+        return None
+    parts = []
+    for k in unknown:
+        close = difflib.get_close_matches(k, valid, n=1)
+        parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    listed = ", ".join(valid) if valid else "none"
+    return (f"scheduler {name!r}: unknown parameter {', '.join(parts)}; its parameters: "
+            f"{listed} (mvsched schedulers -v)")
+
+
+def markdown_table() -> str:
+    """The parameter table of every registered scheduler, for scenarios/README.md."""
+    from sim.schedulers.registry import _REGISTRY, list_schedulers
+
+    lines = ["| scheduler | parameter | type | default | meaning |", "| --- | --- | --- | --- | --- |"]
+    for name in list_schedulers():
+        params = describe(_REGISTRY[name])
+        if not params:
+            lines.append(f"| `{name}` | (none) | | | |")
+        for p in params:
+            default = "null" if p.default is None else (
+                str(p.default).lower() if isinstance(p.default, bool) else repr(p.default))
+            typ = p.type.replace("|", "or")
+            lines.append(f"| `{name}` | `{p.name}` | {typ} | `{default}` | {p.doc} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
