@@ -30,6 +30,7 @@ from pydantic import (
 
 from sim.atomic import write_text_atomic
 from sim.frozen import deep_freeze
+from sim.messages import field_path, one_line
 from sim.packing import pack_bits, pack_ints, unpack_bits, unpack_ints
 
 __all__ = [
@@ -461,10 +462,10 @@ class Profile(_Frozen):
         for i, v in enumerate(self.variants):
             if v.parent is not None and v.parent not in known:
                 raise ValueError(
-                    f"variants.{i}.parent: {v.parent!r} is not a variant id (variant {v.id!r})"
+                    f"variants[{i}].parent: {v.parent!r} is not a variant id (variant {v.id!r})"
                 )
             if v.shared_bytes > v.weight_bytes:
-                raise ValueError(f"variants.{i}.shared_bytes: exceeds weight_bytes ({v.id!r})")
+                raise ValueError(f"variants[{i}].shared_bytes: exceeds weight_bytes ({v.id!r})")
         if self.kind == "progressive" and self.progressive is None:
             raise ValueError("progressive: kind 'progressive' needs a 'progressive' section")
         if self.outcomes is not None:
@@ -563,7 +564,7 @@ def _check_pool(pool: Pool, variants: tuple[Variant, ...], known: set[str]) -> N
     clash = sorted({i for i in ids if ids.count(i) > 1 or i in known})
     if clash:
         raise ValueError(f"pool.search.candidates: ids repeated or equal to a variant id: {clash}")
-    holders = [(f"variants.{i}.blocks", v.blocks) for i, v in enumerate(variants)]
+    holders = [(f"variants[{i}].blocks", v.blocks) for i, v in enumerate(variants)]
     holders += [(f"pool.search.candidates.{i}.blocks", c.blocks) for i, c in enumerate(cands)]
     for where, blocks in holders:
         if blocks is None:
@@ -577,9 +578,9 @@ def _check_pool(pool: Pool, variants: tuple[Variant, ...], known: set[str]) -> N
 
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
+    loc = field_path(err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
-    return f"{loc}: {msg}" if loc else msg
+    return one_line(f"{loc}: {msg}" if loc else msg)
 
 
 def load_profile(path: str | os.PathLike[str]) -> Profile:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.messages import field_path, one_line
 from sim.traces import TraceSpecOrNumber
 from sim.workload import RandomWorkloadSpec
 
@@ -316,17 +317,31 @@ class Scenario(_Frozen):
 
 
 def format_validation_error(where: str, exc: ValidationError) -> str:
-    """One line: file, key path and what was expected (the first error; count of others)."""
+    """One line: file, key path and what was expected (the first error; count of others).
+    A missing key beside an unknown one at the same place is most likely a typo: say so."""
+    import difflib
+
     errs = exc.errors()
     err = errs[0]
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    missing = [e for e in errs if e["type"] == "missing"]
+    extra = [e for e in errs if e["type"] == "extra_forbidden"]
+    for m in missing:
+        for x in extra:
+            if tuple(x["loc"][:-1]) == tuple(m["loc"][:-1]):
+                want, typo = str(m["loc"][-1]), str(x["loc"][-1])
+                if difflib.get_close_matches(typo, [want], n=1, cutoff=0.6):
+                    more = f" [+{len(errs) - 2} more]" if len(errs) > 2 else ""
+                    return one_line(f"{where}: {field_path(x['loc'])}: unknown key; did you "
+                                     f"mean {want!r}? ({field_path(m['loc'])} is required)"
+                                     f"{more}")
+    loc = field_path(err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     tail = ""
     if err["type"] not in ("missing", "value_error") and not isinstance(got, dict | list):
         tail = f" (got {got!r})"
     more = f" [+{len(errs) - 1} more]" if len(errs) > 1 else ""
-    return f"{where}: {loc or '(top level)'}: {msg}{tail}{more}"
+    return one_line(f"{where}: {loc or '(top level)'}: {msg}{tail}{more}")
 
 
 def load_scenario(source: str | os.PathLike[str] | dict[str, Any] | Scenario,

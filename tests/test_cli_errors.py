@@ -37,10 +37,10 @@ _DELETE = object()
 CASES = [
     ("missing-duration", ("duration_s", _DELETE), "duration_s"),
     ("typo-key", ("durration_s", 3), "durration_s"),
-    ("negative-fps", ("apps.0.fps", -1), "apps.0.fps"),
-    ("floor-above-one", ("apps.0.accuracy_floor", 1.5), "apps.0.accuracy_floor"),
+    ("negative-fps", ("apps.0.fps", -1), "apps[0].fps"),
+    ("floor-above-one", ("apps.0.accuracy_floor", 1.5), "apps[0].accuracy_floor"),
     ("unknown-event-app", ("events.0.app", "ghost"), "unknown app 'ghost'"),
-    ("bad-action", ("events.0.action", "explode"), "events.0.action"),
+    ("bad-action", ("events.0.action", "explode"), "events[0].action"),
     ("no-profile", ("apps.0.family", "resnet-nope"), "apps[0].family"),
     ("load-too-high", ("device.background_load", 1.2), "background_load"),
     ("bad-trace-kind", ("device.background_load", {"kind": "sine"}), "background_load"),

@@ -81,3 +81,21 @@ def test_many_apps_validate_quickly_enough_to_finish(tmp_path):
     from sim.scenario import load_scenario
 
     assert len(load_scenario(yaml.safe_load(yaml.safe_dump(raw))).apps) == 20_000
+
+
+def test_typo_in_a_required_key_names_the_typo(tmp_path, capsys):
+    path = write_world(tmp_path, GOOD, {"n": PROF})
+    raw = yaml.safe_load(path.read_text())
+    raw["durration_s"] = raw.pop("duration_s")
+    path.write_text(yaml.safe_dump(raw))
+    _one_line_error(capsys, ["validate", str(path)],
+                    "durration_s: unknown key; did you mean 'duration_s'? (duration_s is "
+                    "required)")
+
+
+def test_keys_with_newlines_are_escaped(tmp_path, capsys):
+    path = write_world(tmp_path, GOOD, {"n": PROF})
+    raw = yaml.safe_load(path.read_text())
+    raw["device"]["bad\nkey"] = 1
+    path.write_text(yaml.safe_dump(raw))
+    _one_line_error(capsys, ["validate", str(path)], "device.bad\\nkey: Extra inputs")
