@@ -89,6 +89,20 @@ def _events(sc: Scenario) -> tuple[TimedEvent, ...]:
     return tuple(sorted(evs, key=lambda e: (e.t, order[e.action], e.app)))
 
 
+def _check_fits(sc: Scenario, profiles: dict[str, Profile], where: str) -> None:
+    """An app none of whose models fits the memory budget would drop every frame silently:
+    refuse it, with what the smallest model needs."""
+    budget = sc.device.memory_mb * 1e6
+    for i, app in enumerate(sc.apps):
+        smallest = min(v.weight_bytes + v.peak_activation_bytes
+                       for v in profiles[app.family].variants)
+        if smallest > budget:
+            raise ScenarioError(
+                f"{where}: device.memory_mb: {sc.device.memory_mb:g} MB holds no model of "
+                f"apps[{i}] ({app.name!r}, {app.family}): the smallest needs "
+                f"{smallest / 1e6:.3g} MB (weights and peak activations)")
+
+
 def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
     """Read the profiles and build the traces a scenario names; ScenarioError on problems."""
     src = Path(source)
@@ -109,6 +123,7 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
                 raise ScenarioError(
                     f"{where}: device.cores: {path} was measured with {threads} threads, "
                     f"which need device.cores >= {threads} (got {sc.device.cores})")
+    _check_fits(sc, profiles, where)
     server_profiles: dict[str, Profile] = {}
     if sc.server is not None:
         for fam, prof in profiles.items():

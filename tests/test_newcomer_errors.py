@@ -99,3 +99,11 @@ def test_keys_with_newlines_are_escaped(tmp_path, capsys):
     raw["device"]["bad\nkey"] = 1
     path.write_text(yaml.safe_dump(raw))
     _one_line_error(capsys, ["validate", str(path)], "device.bad\\nkey: Extra inputs")
+
+
+def test_memory_budget_below_every_model_of_an_app(tmp_path, capsys):
+    path = write_world(tmp_path, {**GOOD, "device": {"name": "dev", "memory_mb": 0.5}},
+                       {"n": PROF})  # the only model has 1 MB of weights
+    _one_line_error(capsys, ["validate", str(path)],
+                    "device.memory_mb: 0.5 MB holds no model of apps[0] ('a', n): the smallest "
+                    "needs 1 MB (weights and peak activations)")
