@@ -1,0 +1,575 @@
+"""``mvsched sweep``: a scenario over a grid of field values, scheduler parameters and seeds,
+run in parallel, resumable, and summarised as one ``sweep.csv`` row per point.
+
+A sweep file (YAML) names a scenario (relative to the sweep file), the seeds (``n``: the
+scenario's seed and the next ``n - 1``, or a list), optionally the scheduler labels to run
+(default: all the scenario lists), a ``grid`` of dotted scenario paths (:mod:`sim.overrides`)
+to lists of values (their full product, for every scheduler) and ``params``: per scheduler
+label, parameter lists whose product varies only that scheduler's runs. One run is a grid
+point, a scheduler, its parameter point and a seed. Every point is validated by the scenario
+itself before anything runs, so a typo costs an error line, not a half-finished sweep.
+
+Each finished run is written atomically to ``OUT/runs/<key>.json`` (the key hashes the run's
+identity), so a re-run after a kill computes only the runs whose file is missing. Runs are
+deterministic, so the results do not depend on the executor that ran them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from sim.atomic import write_text_atomic
+from sim.inputs import RunInputs, load_inputs
+from sim.overrides import OverrideError, split_path
+from sim.scenario import load_scenario
+
+__all__ = [
+    "RunTask", "Sweep", "SweepError", "SweepResult", "SweepSpec", "aggregate", "load_sweep",
+    "run_key", "run_one", "run_sweep",
+]
+
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class SweepError(ValueError):
+    """A sweep that cannot run; one line naming the sweep file and the field path."""
+
+
+class SweepSpec(BaseModel):
+    """The sweep file as written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scenario: str
+    seeds: int | list[int] = 1
+    schedulers: list[str] | None = None
+    grid: dict[str, list[Any]] = {}
+    params: dict[str, dict[str, list[Any]]] = {}
+
+    @field_validator("grid", "params", mode="before")
+    @classmethod
+    def _none_is_empty(cls, v: Any) -> Any:
+        return {} if v is None else v
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (int, list)):
+            raise ValueError(f"expected a number of seeds (>= 1) or a list of seeds, got {v!r}")
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"must be >= 1, got {v}")
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("an empty list runs nothing")
+            for i, s in enumerate(v):
+                if isinstance(s, bool) or not isinstance(s, int):
+                    raise ValueError(f"item [{i}] {s!r} is not an integer seed")
+                if s in v[:i]:
+                    raise ValueError(f"seed {s} is listed twice")
+        return v
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run, self-contained so that any worker process can execute it."""
+
+    key: str
+    scenario: str
+    overrides: tuple[str, ...]
+    scheduler: str
+    grid: Mapping[str, Any]
+    params: Mapping[str, Any]
+    seed: int
+    scenario_sha256: str
+
+    def identity(self) -> dict[str, Any]:
+        return {"key": self.key, "scheduler": self.scheduler, "grid": dict(self.grid),
+                "params": dict(self.params), "seed": self.seed,
+                "scenario_sha256": self.scenario_sha256}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: every point checked against the scenario, ready to run."""
+
+    source: Path
+    spec: SweepSpec
+    scenario: Path
+    seeds: tuple[int, ...]
+    schedulers: tuple[str, ...]
+    grid_points: tuple[dict[str, Any], ...]
+    params_points: Mapping[str, tuple[dict[str, Any], ...]]
+    param_paths: Mapping[str, str]
+    """scheduler label -> ``schedulers[i].params``, the path its parameters override"""
+    scenario_sha256: str
+
+    def points(self) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
+        """(grid point, scheduler, params point) in the order of ``sweep.csv``."""
+        for g in self.grid_points:
+            for label in self.schedulers:
+                for p in self.params_points[label]:
+                    yield g, label, p
+
+    def tasks(self) -> list[RunTask]:
+        return [RunTask(run_key(g, label, p, s), str(self.scenario),
+                        _overrides(g) + _overrides(p, self.param_paths[label]),
+                        label, g, p, s, self.scenario_sha256)
+                for g, label, p in self.points() for s in self.seeds]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The ``sweep.csv`` rows and how many runs this call computed or found done."""
+
+    rows: list[dict[str, Any]]
+    runs: int
+    skipped: int
+    csv: Path
+
+    @property
+    def computed(self) -> int:
+        return self.runs - self.skipped
+
+
+def run_key(grid: Mapping[str, Any], scheduler: str, params: Mapping[str, Any],
+            seed: int) -> str:
+    """First 16 hex digits of the sha256 of the run's canonical identity."""
+    ident = {"grid": dict(grid), "scheduler": scheduler, "params": dict(params), "seed": seed}
+    return hashlib.sha256(_canonical(ident).encode("utf-8")).hexdigest()[:16]
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _value_text(value: Any) -> str:
+    """A value as the YAML text an override carries; it must read back as the same value."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=2**31 - 1).strip()
+    return text.removesuffix("...").strip()
+
+
+def _overrides(point: Mapping[str, Any], prefix: str = "") -> tuple[str, ...]:
+    """``PATH=VALUE`` texts of a grid point, or of a params point under ``prefix``."""
+    return tuple(f"{prefix + '.' if prefix else ''}{path}={_value_text(v)}"
+                 for path, v in point.items())
+
+
+def _product(axes: Mapping[str, list[Any]]) -> tuple[dict[str, Any], ...]:
+    return tuple(dict(zip(axes, vals)) for vals in itertools.product(*axes.values()))
+
+
+def _show(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_value_text(v)}" for k, v in point.items())
+
+
+# -- loading and checking -----------------------------------------------------------------
+def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+    """Read a sweep file and check every point against its scenario before anything runs."""
+    src = Path(path)
+    spec = _parse(src)
+    check = _Checker(src, (src.parent / spec.scenario).resolve())
+    base = check.inputs((), "scenario")
+    labels, param_paths = _labels(check, spec, [s.key for s in base.scenario.schedulers])
+    _check_shape(check, spec)
+    seeds = _seed_list(check, spec, base.scenario.seed)
+    grid_points = _check_grid(check, spec, base)
+    params_points = {label: _product(spec.params.get(label, {})) for label in labels}
+    for label in labels:
+        _check_params(check, spec, label, param_paths[label], grid_points)
+    digest = hashlib.sha256(_canonical(base.scenario.model_dump(mode="json")).encode())
+    return Sweep(src, spec, check.scenario, seeds, labels, grid_points, params_points,
+                 param_paths, digest.hexdigest())
+
+
+def _parse(src: Path) -> SweepSpec:
+    try:
+        raw = yaml.safe_load(src.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(f"{src}: file not found") from None
+    except IsADirectoryError:
+        raise SweepError(f"{src}: is a folder, expected a sweep YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise SweepError(f"{src}: not UTF-8 text (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise SweepError(f"{src}:{line}: not valid YAML "
+                         f"({getattr(exc, 'problem', None) or 'invalid YAML'})") from None
+    if not isinstance(raw, dict):
+        raise SweepError(f"{src}: expected a mapping with keys {list(SweepSpec.model_fields)}, "
+                         f"got {type(raw).__name__}")
+    try:
+        return SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SweepError(_validation_line(src, exc)) from None
+
+
+def _validation_line(src: Path, exc: ValidationError) -> str:
+    """The first error as ``file: field.path[i]: message``."""
+    errs = exc.errors()
+    err = errs[0]
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key; a sweep has {', '.join(SweepSpec.model_fields)}"
+    elif err["type"] not in ("missing", "value_error") and not isinstance(err["input"], dict | list):
+        msg += f" (got {err['input']!r})"
+    more = f" [+{len(errs) - 1} more]" if len(errs) > 1 else ""
+    return f"{src}: {loc or '(top level)'}: {msg}{more}"
+
+
+class _Checker:
+    """Loads the scenario under overrides (each set once); errors name the sweep field."""
+
+    def __init__(self, src: Path, scenario: Path) -> None:
+        self.src, self.scenario = src, scenario
+        self._cache: dict[tuple[str, ...], RunInputs] = {}
+
+    def error(self, where: str, exc: Exception | str, overrides: Sequence[str] = ()) -> SweepError:
+        msg = str(exc)
+        for text in overrides:
+            msg = msg.replace(f"--set {text!r}: ", "")
+        return SweepError(f"{self.src}: {where}: {msg}")
+
+    def inputs(self, overrides: tuple[str, ...], where: str) -> RunInputs:
+        if overrides not in self._cache:
+            try:
+                self._cache[overrides] = load_inputs(self.scenario, overrides=overrides)
+            except ValueError as exc:
+                raise self.error(where, exc, overrides) from None
+        return self._cache[overrides]
+
+
+def _labels(check: _Checker, spec: SweepSpec,
+            listed: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The labels to run, and the override path of each one's parameters."""
+    chosen = listed if spec.schedulers is None else spec.schedulers
+    if not chosen:
+        raise check.error("schedulers", "an empty list runs nothing; leave it out to run "
+                                        "every scheduler the scenario lists")
+    for i, label in enumerate(chosen):
+        if label not in listed:
+            raise check.error(f"schedulers[{i}]", f"unknown scheduler label {label!r}; the "
+                                                  f"scenario lists {listed}")
+        if label in chosen[:i]:
+            raise check.error(f"schedulers[{i}]", f"{label!r} is listed twice")
+    for label in spec.params:
+        if label not in listed:
+            raise check.error(f"params.{label}", f"unknown scheduler label {label!r}; the "
+                                                 f"scenario lists {listed}")
+        if label not in chosen:
+            raise check.error(f"params.{label}", f"{label!r} is not among the sweep's "
+                                                 f"schedulers {list(chosen)}")
+    return tuple(chosen), {label: f"schedulers[{listed.index(label)}].params" for label in chosen}
+
+
+def _check_shape(check: _Checker, spec: SweepSpec) -> None:
+    """Paths that name fields, parameter names, lists that are not empty and not repeated."""
+    fields: dict[tuple[str | int, ...], str] = {}
+    for path, values in spec.grid.items():
+        try:
+            parts = tuple(split_path(path))
+        except OverrideError as exc:
+            raise check.error(f"grid.{path}", exc, [path]) from None
+        if "=" in path or path != path.strip():
+            raise check.error(f"grid.{path}", "expected a dotted path such as apps[0].fps")
+        if parts[0] == "seed":
+            raise check.error(f"grid.{path}", "the seed is varied by 'seeds', not the grid")
+        if parts in fields:
+            raise check.error(f"grid.{path}", f"names the same field as grid.{fields[parts]}")
+        fields[parts] = path
+        _check_values(check, f"grid.{path}", values)
+    for label, axes in spec.params.items():
+        for name, values in axes.items():
+            if not _PARAM_NAME.fullmatch(name):
+                raise check.error(f"params.{label}.{name}", "expected a parameter name "
+                                                            "(letters, digits and _)")
+            _check_values(check, f"params.{label}.{name}", values)
+
+
+def _check_values(check: _Checker, where: str, values: list[Any]) -> None:
+    if not values:
+        raise check.error(where, "an empty list gives no runs")
+    seen: list[str] = []
+    for i, v in enumerate(values):
+        if yaml.safe_load(_value_text(v)) != v:
+            raise check.error(f"{where}[{i}]", f"{v!r} does not read back from YAML")
+        if _canonical(v) in seen:
+            raise check.error(f"{where}[{i}]", f"{v!r} is listed twice")
+        seen.append(_canonical(v))
+
+
+def _seed_list(check: _Checker, spec: SweepSpec, first: int) -> tuple[int, ...]:
+    seeds = range(first, first + spec.seeds) if isinstance(spec.seeds, int) else spec.seeds
+    for s in {min(seeds), max(seeds)}:
+        try:
+            load_scenario(check.scenario, seed=s)
+        except ValueError as exc:
+            raise check.error("seeds", f"seed {s}: {exc}") from None
+    return tuple(seeds)
+
+
+def _check_grid(check: _Checker, spec: SweepSpec, base: RunInputs) -> tuple[dict[str, Any], ...]:
+    """Each value alone first, so an error names the value; then every combination."""
+    for path, values in spec.grid.items():
+        for v in values:
+            check.inputs(_overrides({path: v}), f"grid.{path}: value {_value_text(v)}")
+    points = _product(spec.grid)
+    listed = [s.key for s in base.scenario.schedulers]
+    for g in points:
+        got = [s.key for s in check.inputs(_overrides(g), f"grid point {_show(g)}")
+               .scenario.schedulers]
+        if got != listed:
+            raise check.error(f"grid point {_show(g)}", f"changes the scenario's scheduler "
+                                                        f"labels {listed} to {got}")
+    return points
+
+
+def _check_params(check: _Checker, spec: SweepSpec, label: str, prefix: str,
+                  grid_points: Sequence[dict[str, Any]]) -> None:
+    """Create the scheduler once per parameter value, then once per point and grid point."""
+    from sim.runner import create_schedulers
+
+    def create(g: dict[str, Any], p: dict[str, Any], where: str) -> None:
+        inputs = check.inputs(_overrides(g), f"grid point {_show(g)}")
+        ov = _overrides(g) + _overrides(p, prefix)
+        try:
+            create_schedulers(replace(inputs, scenario=load_scenario(check.scenario,
+                                                                      overrides=ov)), [label])
+        except ValueError as exc:
+            raise check.error(where, exc, ov) from None
+
+    axes = spec.params.get(label, {})
+    for name, values in axes.items():
+        for v in values:
+            create({}, {name: v}, f"params.{label}.{name}: value {_value_text(v)}")
+    for g in grid_points:
+        for p in _product(axes):
+            at = f" at grid point {_show(g)}" if g else ""
+            create(g, p, f"params.{label}: {_show(p) or 'scenario parameters'}{at}")
+
+
+# -- running ------------------------------------------------------------------------------
+def run_one(task: RunTask) -> dict[str, Any]:
+    """Run one point on one seed (in a worker): its identity and overall metrics."""
+    from sim.runner import run_inputs
+
+    inputs = load_inputs(task.scenario, seed=task.seed, overrides=task.overrides)
+    result = run_inputs(inputs, [task.scheduler], out=None)[0]
+    return {**task.identity(), "overall": result.metrics["overall"]}
+
+
+def run_sweep(sweep: Sweep | str | os.PathLike[str], out: str | os.PathLike[str],
+              executor: str | Executor = "local", address: str | None = None,
+              workers: int | None = None, progress: bool = False,
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
+    """Run every run of the sweep whose file ``out/runs/<key>.json`` is missing, then write
+    ``out/sweep.csv``.
+
+    ``executor``: ``"local"`` (a spawn process pool of ``workers``, default one per CPU),
+    ``"dask"`` (the scheduler at ``address``, else a local cluster of ``workers`` processes)
+    or any :class:`concurrent.futures.Executor`. ``on_result`` sees each record once its file
+    is written.
+    """
+    sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    folder = Path(out)
+    _check_executor(executor, address, workers)
+    tasks = sw.tasks()
+    pending = [t for t in tasks if not _done(folder, t)]
+    write_text_atomic(folder / "sweep.yaml", _resolved_yaml(sw))
+    if pending:
+        with _executor(executor, address, workers or os.cpu_count() or 1) as pool:
+            _drive(pool, pending, folder, sw, progress, on_result)
+    rows = aggregate(sw, folder)
+    path = write_text_atomic(folder / "sweep.csv", _csv_text(rows))
+    return SweepResult(rows, len(tasks), len(tasks) - len(pending), path)
+
+
+def _run_path(out: Path, key: str) -> Path:
+    return out / "runs" / f"{key}.json"
+
+
+def _read_run(path: Path) -> dict[str, Any]:
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(f"{path}: missing; run the sweep to compute it") from None
+    except (ValueError, OSError) as exc:
+        raise SweepError(f"{path}: not a readable run file ({exc}); delete it to recompute "
+                         "that run") from None
+    if not isinstance(rec, dict) or not isinstance(rec.get("overall"), dict):
+        raise SweepError(f"{path}: not a sweep run file (no 'overall' metrics); delete it to "
+                         "recompute that run")
+    return rec
+
+
+def _done(out: Path, task: RunTask) -> bool:
+    """Whether the run's file exists; one from another version of the scenario is refused."""
+    path = _run_path(out, task.key)
+    if not path.exists():
+        return False
+    if _read_run(path).get("scenario_sha256") != task.scenario_sha256:
+        raise SweepError(f"{path}: computed from another version of {task.scenario}; use "
+                         f"another --out, or delete {path.parent} to recompute")
+    return True
+
+
+def _resolved_yaml(sw: Sweep) -> str:
+    """The sweep as run: absolute scenario path, explicit seeds and schedulers."""
+    d = {"scenario": str(sw.scenario), "seeds": list(sw.seeds),
+         "schedulers": list(sw.schedulers), "grid": sw.spec.grid, "params": sw.spec.params}
+    head = f"# {sw.source} as run (mvsched sweep); run files in runs/, summary in sweep.csv\n"
+    return head + yaml.safe_dump(d, sort_keys=False, default_flow_style=None)
+
+
+def _check_executor(executor: str | Executor, address: str | None,
+                    workers: int | None) -> None:
+    if isinstance(executor, Executor):
+        return
+    if executor not in ("local", "dask"):
+        raise SweepError(f"--executor: expected local or dask, got {executor!r}")
+    if address is not None and executor != "dask":
+        raise SweepError("--address: names a dask scheduler; add --executor dask")
+    if workers is not None and workers < 1:
+        raise SweepError(f"--workers: must be >= 1, got {workers}")
+
+
+@contextmanager
+def _executor(kind: str | Executor, address: str | None, workers: int) -> Iterator[Executor]:
+    """The pool to run on; one made here is shut down here."""
+    if isinstance(kind, Executor):
+        yield kind
+    elif kind == "dask":
+        with _dask_executor(address, workers) as pool:
+            yield pool
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _dask_executor(address: str | None, workers: int) -> Iterator[Executor]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SweepError("--executor dask needs dask.distributed: pip install "
+                         "'mvsched[dist]'") from None
+    cluster = None if address else LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        client = Client(address or cluster)
+    except OSError as exc:
+        raise SweepError(f"--address {address}: no dask scheduler answers ({exc})") from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _drive(pool: Executor, tasks: Sequence[RunTask], out: Path, sw: Sweep, progress: bool,
+           on_result: Callable[[dict[str, Any]], None] | None) -> None:
+    """Submit every task; write each result as soon as it completes."""
+    from tqdm import tqdm
+
+    futures: dict[Future[dict[str, Any]], RunTask] = {pool.submit(run_one, t): t for t in tasks}
+    try:
+        with tqdm(total=len(tasks), desc=sw.source.stem, unit="run",
+                  disable=not progress) as bar:
+            for fut in as_completed(futures):
+                record = _outcome(fut, futures[fut], sw)
+                write_text_atomic(_run_path(out, record["key"]),
+                                  json.dumps(record, indent=1) + "\n")
+                bar.update()
+                if on_result is not None:
+                    on_result(record)
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def _outcome(fut: Future[dict[str, Any]], task: RunTask, sw: Sweep) -> dict[str, Any]:
+    try:
+        return fut.result()
+    except ValueError as exc:
+        point = ", ".join(filter(None, (_show(task.grid), _show(task.params))))
+        raise SweepError(f"{sw.source}: run {task.key} ({task.scheduler}, seed {task.seed}"
+                         f"{', ' + point if point else ''}): {exc}") from None
+
+
+# -- aggregation --------------------------------------------------------------------------
+def aggregate(sweep: Sweep, out: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """One row per (grid point, scheduler, params point), from the run files in
+    ``out/runs``: the mean and 95% interval over seeds of every numeric overall metric."""
+    from sim.compare import summarize
+
+    folder = Path(out)
+    runs = {t.key: _read_run(_run_path(folder, t.key))["overall"] for t in sweep.tasks()}
+    keys = _metric_keys(runs.values())
+    names = list(dict.fromkeys(n for label in sweep.schedulers
+                               for n in sweep.spec.params.get(label, {})))
+    rows = []
+    for g, label, p in sweep.points():
+        group = [{"scheduler": label, **runs[run_key(g, label, p, s)]} for s in sweep.seeds]
+        stats = summarize(group, keys)[0]
+        row: dict[str, Any] = {"scheduler": label, **{k: _cell(v) for k, v in g.items()},
+                               **{f"params.{n}": _cell(p.get(n)) for n in names},
+                               "seeds": len(group)}
+        for k in keys:
+            row[f"{k}_mean"], row[f"{k}_ci95"] = stats[k], stats[f"{k}_ci95"]
+        rows.append(row)
+    return rows
+
+
+def _metric_keys(runs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Overall metrics that are numbers (or None) in every run and a number in some."""
+    some: dict[str, bool] = {}
+    other: set[str] = set()
+    for overall in runs:
+        for k, v in overall.items():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            some[k] = some.get(k, False) or number
+            if not number and v is not None:
+                other.add(k)
+    return [k for k, yes in some.items() if yes and k not in other]
+
+
+def _cell(v: Any) -> Any:
+    """A parameter value as a CSV cell: scalars as they are, structures as compact JSON."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None or isinstance(v, (int, float, str)):
+        return v
+    return _canonical(v)
+
+
+def _csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)),
+                       lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
