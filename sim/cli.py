@@ -229,10 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     from sim.plot_cli import add_subcommand as add_plot
+    from sim.report_cli import add_subcommand as add_report
     from sim.sweep_cli import add_subcommand as add_sweep
 
     add_plot(sub)
     add_sweep(sub)
+    add_report(sub)
     _optional([("sim.importers", "add_subcommand"), ("models.cli", "add_subcommands")], sub)
     return ap
 
