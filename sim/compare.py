@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.atomic import write_text_atomic
 
 __all__ = ["Comparison", "ci95", "compare", "summarize"]
@@ -69,7 +71,7 @@ def _row(result: Any, seed: int) -> dict[str, Any]:
     row = {"scheduler": result.label, "seed": seed, **result.metrics["overall"]}
     walls = result.engine.decision_wall_s
     if walls:
-        row["decision_ms_median"] = float(sorted(walls)[len(walls) // 2] * 1000.0)
+        row["decision_ms_median"] = float(np.median(walls) * 1000.0)
     return row
 
 
