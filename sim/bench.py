@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.table import format_table
+
 __all__ = ["bench_simpy_timeouts", "bench_simulator", "run_bench"]
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -83,8 +85,6 @@ def bench_run_decisions(scenario: Path, scheduler: str) -> dict[str, Any]:
 
 
 def _print_table(rows: list[dict[str, Any]], keys: list[str]) -> None:
-    from sim.cli import format_table
-
     print(format_table(rows, keys))
 
 

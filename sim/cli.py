@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.atomic import write_text_atomic
+from sim.table import format_table
 
-__all__ = ["main"]
+__all__ = ["format_table", "main"]
 
 EXIT_USER_ERROR = 2
 TABLE_KEYS = ("accuracy", "worst_app_accuracy", "fps", "latency_ms_mean", "latency_ms_p95",
@@ -26,27 +27,6 @@ OFFLOAD_KEYS = ("failed", "offloaded", "early_exits", "fallbacks", "sent_mb", "s
 """shown when some run of the table has any of them"""
 SET_HELP = ("change a scenario field by its path before validation, e.g. "
             "--set device.memory_mb=20 --set apps[0].fps=15 (repeatable; values are YAML)")
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.0f}"
-    return str(v)
-
-
-def format_table(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
-    """Plain aligned text table (first key left-aligned)."""
-    cells = [list(keys)] + [[_fmt(r.get(k)) for k in keys] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(keys))]
-    lines = []
-    for j, row in enumerate(cells):
-        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
-        lines.append("  ".join(parts))
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def _summary_rows(results) -> list[dict[str, Any]]:
