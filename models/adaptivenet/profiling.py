@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -27,8 +27,10 @@ from models.adaptivenet.latency import (
 )
 from models.adaptivenet.memory import block_bytes, candidate_record, subnet_blocks
 from models.adaptivenet.prefix_tree import ReuseEvaluator, reuse_speedup
+from models.adaptivenet.scales import ScaleSpec
 from models.adaptivenet.search import Candidate, evolve, pareto_pool, without_near_ties
 from models.adaptivenet.space import SubnetConfig
+from models.adaptivenet.supernet import ElasticResNet
 from models.data import DataSplits
 from models.measure import (
     MeasureSettings,
@@ -47,10 +49,7 @@ from models.supernet import lookup_error
 from models.train import stage_seed
 from sim.profile import Pool, Profile, SearchRecord, SearchRun, Task, Variant
 
-if TYPE_CHECKING:
-    from models.adaptivenet.family import AdaptiveNetResNet
-
-__all__ = ["POOL_FLOOR", "POOL_GAP", "POOL_TIE", "profile_supernet"]
+__all__ = ["POOL_FLOOR", "POOL_GAP", "POOL_TIE", "TrainedSupernet", "profile_supernet"]
 
 POOL_FLOOR = 0.9
 """Pool entries are no faster than this fraction of the tightest search budget."""
@@ -59,12 +58,30 @@ POOL_TIE, POOL_GAP = 0.05, 0.05
 
 
 
+class TrainedSupernet(Protocol):
+    """What the measurement needs of the family (``AdaptiveNetResNet``), named here so that
+    the family imports this module and not the other way round."""
+
+    scale: str
+    seed: int
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> ScaleSpec: ...
+
+    def load_supernet(self, ckpt_dir: Path, stage: str = "finetune") -> ElasticResNet: ...
+
+    def train_records(self, ckpt_dir: Path) -> dict[str, dict[str, Any]]: ...
+
+
 def _arch(cfg: SubnetConfig) -> dict[str, Any]:
     return {"choices": list(cfg.choices), "key": cfg.key}
 
 
 def profile_supernet(
-    fam: AdaptiveNetResNet, data: DataSplits, ckpt_dir: Path, settings: MeasureSettings
+    fam: TrainedSupernet, data: DataSplits, ckpt_dir: Path, settings: MeasureSettings
 ) -> Profile:
     """The whole measurement (see the module docstring)."""
     spec = fam.spec
