@@ -1,30 +1,37 @@
 """Model family registry (timm-style): register by decorator, list, create by name.
 
 A family knows how to train its networks (resumable, seeded) and how to measure them into a
-:class:`sim.profile.Profile`. The built-in family packages are imported lazily by
-:func:`list_families`, so a missing optional family never breaks the others.
+:class:`sim.profile.Profile`. Built-ins register with ``@register_family``, other packages
+through the ``mvsched.families`` entry point group; both go through
+:class:`sim.plugins.Registry`, as schedulers do. The built-in family packages are imported
+lazily by :func:`list_families`, so a missing optional family never breaks the others.
 """
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, overload
 
 from torch import nn
 
 from models.data import DataSplits
 from models.measure import MeasureSettings
+from sim.plugins import Registry
 from sim.profile import Profile
 
 __all__ = [
     "BUILTIN_PACKAGES",
+    "ENTRY_POINT_GROUP",
+    "FAMILIES",
     "Family",
     "ModelsUserError",
     "create_family",
     "family_class",
+    "get_family",
     "list_families",
+    "list_family_problems",
     "register_family",
 ]
 
@@ -94,49 +101,48 @@ class Family(ABC):
         """Measure the trained networks in ``ckpt_dir`` into a profile."""
 
 
-_REGISTRY: dict[str, type[Family]] = {}
+ENTRY_POINT_GROUP = "mvsched.families"
+FAMILIES: Registry[type[Family]] = Registry(
+    "model family", ENTRY_POINT_GROUP, Family, builtins=BUILTIN_PACKAGES, required=("kind",),
+    error=ModelsUserError)
+_REGISTRY = FAMILIES.classes
 F = TypeVar("F", bound=type[Family])
 
 
-def register_family(cls: F) -> F:
-    """Class decorator: make ``cls`` creatable by its ``name``."""
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"{cls.__qualname__}: a family needs a non-empty class attribute 'name'")
-    if not isinstance(getattr(cls, "kind", None), str):
-        raise TypeError(f"{cls.__qualname__}: a family needs a class attribute 'kind'")
-    old = _REGISTRY.get(name)
-    if old is not None and old.__qualname__ != cls.__qualname__:
-        raise TypeError(f"family name {name!r} is already registered by {old.__qualname__}")
-    _REGISTRY[name] = cls
-    return cls
+@overload
+def register_family(name: F) -> F: ...
+@overload
+def register_family(name: str | None = None) -> Callable[[F], F]: ...
 
 
-def _import_builtins() -> None:
-    for pkg in BUILTIN_PACKAGES:
-        try:
-            importlib.import_module(pkg)
-        except ModuleNotFoundError as exc:
-            if exc.name != pkg:  # the package exists but something it imports is missing
-                raise
+def register_family(name: str | F | None = None) -> F | Callable[[F], F]:
+    """Class decorator: bare ``@register_family`` (the class's ``name``) or
+    ``@register_family("my-family")``, as ``register_scheduler``."""
+    return FAMILIES.register(name)  # type: ignore[return-value]
 
 
 def list_families() -> list[str]:
     """Names of all registered families (built-ins that exist in this tree included)."""
-    _import_builtins()
-    return sorted(_REGISTRY)
+    return FAMILIES.names()
 
 
-def family_class(name: str) -> type[Family]:
+def list_family_problems() -> list[str]:
+    """One line per ``mvsched.families`` entry point that could not be registered."""
+    FAMILIES.load()
+    return [FAMILIES.problems[k] for k in sorted(FAMILIES.problems)]
+
+
+def get_family(name: str) -> type[Family]:
     """The class registered as ``name``; ModelsUserError listing the known names otherwise."""
-    known = list_families()
-    if name not in _REGISTRY:
-        raise ModelsUserError(f"unknown model family {name!r}; known: {known}")
-    return _REGISTRY[name]
+    return FAMILIES.get(name)
+
+
+family_class = get_family
+"""the older name of :func:`get_family`"""
 
 
 def create_family(name: str, **kw: object) -> Family:
     """Instantiate family ``name`` with ``kw`` (scale checked here, at the edge)."""
-    fam = family_class(name)(**kw)  # type: ignore[arg-type]
+    fam = get_family(name)(**kw)  # type: ignore[arg-type]
     fam.check_scale()
     return fam

@@ -132,14 +132,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_schedulers(args: argparse.Namespace) -> int:
     from sim.schedulers.params import describe
-    from sim.schedulers.registry import _REGISTRY, list_schedulers
+    from sim.schedulers.registry import get_scheduler, list_scheduler_problems, list_schedulers
 
     for name in list_schedulers():
-        doc = (_REGISTRY[name].__doc__ or "").strip().splitlines()
+        cls = get_scheduler(name)
+        doc = (cls.__doc__ or "").strip().splitlines()
         print(f"{name:22s} {doc[0] if doc else ''}")
         if args.verbose:
-            for p in describe(_REGISTRY[name]):
+            for p in describe(cls):
                 print(f"    {p.name} ({p.type}, default {p.default!r}): {p.doc}")
+    for problem in list_scheduler_problems():
+        print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,8 @@ from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, S
 from sim.schedulers.registry import (
     SchedulerError,
     create_scheduler,
+    get_scheduler,
+    list_scheduler_problems,
     list_schedulers,
     register_scheduler,
 )
@@ -17,6 +19,8 @@ __all__ = [
     "SpinnGoals",
     "SystemView",
     "create_scheduler",
+    "get_scheduler",
+    "list_scheduler_problems",
     "list_schedulers",
     "register_scheduler",
 ]

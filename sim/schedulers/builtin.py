@@ -1,12 +1,12 @@
-"""Imports every built-in scheduler module so each registers itself."""
+"""The built-in scheduler modules, each registering itself with ``@register_scheduler``.
 
-from sim.schedulers import (  # noqa: F401
-    adaptivenet,
-    agnostic,
-    cloud_only,
-    device_only,
-    nestdnn,
-    neurosurgeon,
-    ofa_static,
-    spinn,
-)
+Named, not imported: the registry imports them on its first lookup (a module imports the
+registry to register, so the registry importing it back would be a cycle).
+"""
+
+__all__ = ["BUILTIN_MODULES"]
+
+BUILTIN_MODULES = tuple(f"sim.schedulers.{m}" for m in (
+    "adaptivenet", "agnostic", "cloud_only", "device_only", "nestdnn", "neurosurgeon",
+    "ofa_static", "spinn",
+))

@@ -1,66 +1,73 @@
-"""Scheduler registry: built-ins register with a decorator, third parties through the
-``mvsched.schedulers`` entry point group, without touching the engine."""
+"""Scheduler registry: built-ins register with ``@register_scheduler(name)``, other packages
+through the ``mvsched.schedulers`` entry point group, without touching the engine. The same
+shape as the model family registry (``models.registry``); the mechanism is
+:class:`sim.plugins.Registry`, which checks each plug-in as it loads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
+from sim.plugins import Registry
 from sim.schedulers.base import Scheduler
+from sim.schedulers.builtin import BUILTIN_MODULES
 
-__all__ = ["SchedulerError", "create_scheduler", "list_schedulers", "register_scheduler"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "SCHEDULERS",
+    "SchedulerError",
+    "create_scheduler",
+    "get_scheduler",
+    "list_scheduler_problems",
+    "list_schedulers",
+    "register_scheduler",
+]
 
-_REGISTRY: dict[str, type[Scheduler]] = {}
-_ENTRY_POINTS_LOADED = False
+ENTRY_POINT_GROUP = "mvsched.schedulers"
 S = TypeVar("S", bound=type[Scheduler])
 
 
 class SchedulerError(ValueError):
-    """Unknown scheduler or bad parameters; the message lists what is known."""
+    """Unknown scheduler, a broken plug-in or bad parameters; the message says what is valid."""
 
 
-def register_scheduler(name: str) -> Callable[[S], S]:
-    """Class decorator: ``@register_scheduler("nestdnn-mintotal")``."""
-
-    def deco(cls: S) -> S:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise SchedulerError(f"scheduler name {name!r} registered twice")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return deco
+SCHEDULERS: Registry[type[Scheduler]] = Registry(
+    "scheduler", ENTRY_POINT_GROUP, Scheduler, builtins=BUILTIN_MODULES, error=SchedulerError)
+_REGISTRY = SCHEDULERS.classes
+"""name -> class (read by sim.metrics and sim.schedulers.params after a lookup)"""
 
 
-def _load_entry_points() -> None:
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    import sim.schedulers.builtin  # noqa: F401  (registers the built-ins)
+@overload
+def register_scheduler(name: S) -> S: ...
+@overload
+def register_scheduler(name: str | None = None) -> Callable[[S], S]: ...
 
-    for ep in entry_points(group="mvsched.schedulers"):
-        cls = ep.load()
-        if ep.name not in _REGISTRY:
-            register_scheduler(ep.name)(cls)
+
+def register_scheduler(name: str | S | None = None) -> S | Callable[[S], S]:
+    """Class decorator: ``@register_scheduler("nestdnn-mintotal")`` (or bare, for a class
+    that sets ``name`` itself), as ``register_family``."""
+    return SCHEDULERS.register(name)  # type: ignore[return-value]
 
 
 def list_schedulers() -> list[str]:
     """Names of every registered scheduler, sorted."""
-    _load_entry_points()
-    return sorted(_REGISTRY)
+    return SCHEDULERS.names()
+
+
+def list_scheduler_problems() -> list[str]:
+    """One line per ``mvsched.schedulers`` entry point that could not be registered."""
+    SCHEDULERS.load()
+    return [SCHEDULERS.problems[k] for k in sorted(SCHEDULERS.problems)]
+
+
+def get_scheduler(name: str) -> type[Scheduler]:
+    """The class registered as ``name``; SchedulerError listing the known names otherwise."""
+    return SCHEDULERS.get(name)
 
 
 def create_scheduler(name: str, **params: Any) -> Scheduler:
     """Instantiate by name; unknown names and parameters are errors that say what is valid."""
-    _load_entry_points()
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise SchedulerError(
-            f"unknown scheduler {name!r}; known: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+    cls = get_scheduler(name)
     from sim.schedulers.params import unknown_param_message
 
     unknown = unknown_param_message(name, cls, params)
