@@ -1,4 +1,6 @@
-"""``mvsched`` command line: a thin layer over :mod:`sim.runner` and friends.
+"""``mvsched`` command line: a thin layer over :mod:`sim.runner` and friends; commands of
+other packages (``models``: train, profile, emulate) come through the ``mvsched.commands``
+entry point group (:mod:`sim.commands`), so the simulator never imports them.
 
 User errors (bad scenario, profile, trace, scheduler name, data path) print one line naming
 the file, the field and what was expected, and exit with code 2 — never a traceback.
@@ -7,7 +9,6 @@ the file, the field and what was expected, and exit with code 2 — never a trac
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -16,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from sim.atomic import write_text_atomic
+from sim.commands import CommandProblem, add_plugin_commands
 from sim.table import format_table
 
 __all__ = ["format_table", "main"]
 
 EXIT_USER_ERROR = 2
+DESCRIPTION = ("Multi-tenant mobile DNN scheduler simulator: replay measured model profiles "
+               "under NestDNN, SPINN, AdaptiveNet, once-for-all and baseline schedulers.")
 TABLE_KEYS = ("accuracy", "worst_app_accuracy", "fps", "latency_ms_mean", "latency_ms_p95",
               "dropped", "deadline_misses", "energy_j", "switches", "switch_s")
 OFFLOAD_KEYS = ("failed", "offloaded", "early_exits", "fallbacks", "sent_mb", "server_s")
@@ -156,21 +160,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # -- parser -------------------------------------------------------------------------------
-def _optional(parser_adders: list[tuple[str, str]], sub: argparse._SubParsersAction) -> None:
-    """Add subcommands that live in optional modules (models needs torch)."""
-    for module, func in parser_adders:
-        try:
-            mod = importlib.import_module(module)
-        except ImportError as exc:
-            missing = getattr(exc, "name", "") or ""
-            if missing.split(".")[0] in ("torch", "lz4", "sklearn", "models") or module.startswith(missing):
-                continue
-            raise
-        getattr(mod, func)(sub)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="mvsched", description=__doc__.splitlines()[0])
+    """The whole ``mvsched`` parser, plug-in commands included."""
+    return _build()[0]
+
+
+def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[CommandProblem]]:  # type: ignore[type-arg]
+    ap = argparse.ArgumentParser(prog="mvsched", description=DESCRIPTION)
     ap.add_argument("--version", action="version", version=f"mvsched {_version()}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -211,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=None, help="scenario for frames/s (default: shipped)")
     p.set_defaults(func=cmd_bench)
 
+    from sim.importers import add_subcommand as add_import
     from sim.plot_cli import add_subcommand as add_plot
     from sim.report_cli import add_subcommand as add_report
     from sim.sweep_cli import add_subcommand as add_sweep
@@ -218,14 +215,36 @@ def build_parser() -> argparse.ArgumentParser:
     add_plot(sub)
     add_sweep(sub)
     add_report(sub)
-    _optional([("sim.importers", "add_subcommand"), ("models.cli", "add_subcommands")], sub)
-    return ap
+    add_import(sub)
+    return ap, sub, add_plugin_commands(sub)
+
+
+def _plugin_check(argv: Sequence[str], commands: Sequence[str],
+                  problems: list[CommandProblem]) -> int | None:
+    """Exit code 2 when the command asked for is missing and a command plug-in failed (the
+    command may be one of its); otherwise a warning per broken plug-in, and None."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if problems and command is not None and command not in commands:
+        causes = "; ".join(p.line + (f" (pip install 'mvsched[{p.extra}]')" if p.extra else "")
+                           for p in problems)
+        print(f"error: unknown command {command!r}; a command plug-in failed to load: {causes}",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    for p in problems:
+        if p.extra is None:  # a missing optional extra is quiet until its command is asked for
+            print(f"warning: {p.line}", file=sys.stderr)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from sim.engine.world import PlanError
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, sub, problems = _build()
+    refused = _plugin_check(argv, list(sub.choices), problems)
+    if refused is not None:
+        return refused
+    args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except PlanError as exc:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["Registry", "describe_entry_point", "load_entry_point"]
+__all__ = ["Registry", "describe_entry_point", "exception_line", "load_entry_point"]
 
 C = TypeVar("C", bound=type)
 
@@ -26,7 +26,8 @@ def describe_entry_point(ep: EntryPoint) -> str:
     return f"{ep.group}: '{ep.name} = {ep.value}'"
 
 
-def _first_line(exc: BaseException) -> str:
+def exception_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, for messages that must stay on one line."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
@@ -37,7 +38,7 @@ def load_entry_point(ep: EntryPoint) -> tuple[Any, str | None]:
     try:
         return ep.load(), None
     except Exception as exc:  # plug-in code may raise anything while importing
-        return None, f"cannot be imported: {_first_line(exc)}"
+        return None, f"cannot be imported: {exception_line(exc)}"
 
 
 class Registry(Generic[C]):

@@ -92,3 +92,92 @@ def test_good_scenario_validates_and_runs(tmp_path, capsys):
     assert main(["validate", str(path)]) == 0
     assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "nestdnn-mintotal" / "metrics.json").exists()
+
+
+# -- command plug-ins (mvsched.commands entry points) ------------------------------------------
+class _FakeEntryPoint:
+    """Duck-typed entry point: what sim.commands reads (name, value, group, dist, load)."""
+
+    group = "mvsched.commands"
+
+    def __init__(self, name, value, obj=None, exc=None, requires=None):
+        self.name, self.value, self._obj, self._exc = name, value, obj, exc
+        self.dist = None if requires is None else type("Dist", (), {"requires": requires})()
+
+    def load(self):
+        if self._exc is not None:
+            raise self._exc
+        return self._obj
+
+
+def _install(monkeypatch, *eps):
+    import sim.commands
+
+    monkeypatch.setattr(sim.commands, "entry_points",
+                        lambda group: list(eps) if group == "mvsched.commands" else [])
+
+
+def _add_hello(sub):
+    p = sub.add_parser("hello", help="say hello")
+    p.set_defaults(func=lambda args: print("hello") or 0)
+
+
+def test_a_command_plugin_adds_its_commands(monkeypatch, capsys):
+    _install(monkeypatch, _FakeEntryPoint("greet", "greet:add", obj=_add_hello))
+    assert main(["hello"]) == 0
+    assert capsys.readouterr().out == "hello\n"
+
+
+def _add_broken(sub):
+    raise KeyError("help")
+
+
+BROKEN_COMMANDS = [
+    (_FakeEntryPoint("greet", "greet:add", exc=ModuleNotFoundError("No module named 'greetlib'",
+                                                                  name="greetlib")),
+     "mvsched.commands: 'greet = greet:add': cannot be imported: ModuleNotFoundError: "
+     "No module named 'greetlib'"),
+    (_FakeEntryPoint("greet", "greet:ADD", obj=3),
+     "mvsched.commands: 'greet = greet:ADD': not callable (got int)"),
+    (_FakeEntryPoint("greet", "greet:add", obj=_add_broken),
+     "mvsched.commands: 'greet = greet:add': failed adding its commands: KeyError: 'help'"),
+]
+
+
+@pytest.mark.parametrize(("ep", "line"), BROKEN_COMMANDS, ids=["import", "not-callable", "raises"])
+def test_a_broken_command_plugin_warns_or_refuses_in_one_line(monkeypatch, capsys, tmp_path,
+                                                              ep, line):
+    _install(monkeypatch, ep)
+    assert main(["schedulers"]) == 0  # another command still runs, with a warning
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: {line}") and len(err.strip().splitlines()) == 1, err
+    assert main(["hello", "--x"]) == 2  # the command asked for may be the plug-in's
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown command 'hello'; a command plug-in failed to load: "
+                          f"{line}") and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+def test_a_missing_optional_extra_is_quiet_until_asked_for(monkeypatch, capsys):
+    ep = _FakeEntryPoint("models", "models.cli:add_subcommands",
+                         exc=ModuleNotFoundError("No module named 'torch'", name="torch"),
+                         requires=["numpy>=1.24", "torch>=2.2; extra == \"models\""])
+    _install(monkeypatch, ep)
+    assert main(["schedulers"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["train", "--family", "nestdnn-vgg"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("No module named 'torch' (pip install 'mvsched[models]')"), err
+    assert len(err.splitlines()) == 1
+
+
+def test_models_commands_come_from_the_entry_point():
+    from importlib.metadata import entry_points
+
+    pytest.importorskip("torch")
+    [ep] = [e for e in entry_points(group="mvsched.commands") if e.name == "models"]
+    assert ep.value == "models.cli:add_subcommands"
+    from sim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert {"train", "profile", "emulate", "import", "run"} <= set(sub.choices)
