@@ -84,7 +84,7 @@ def synthetic_view(rng: np.random.Generator, n_apps: int) -> SystemView:
                 latency_ratio=float(rng.uniform(0.9, 1.2)),
             )
         )
-    largest = sum(max(v.weight_bytes for v in a.profile.variants) for a in apps)
+    largest = sum(max(v.known_weight_bytes() for v in a.profile.variants) for a in apps)
     return SystemView(
         time_s=0.0,
         reason="bench",

@@ -89,12 +89,25 @@ def _events(sc: Scenario) -> tuple[TimedEvent, ...]:
     return tuple(sorted(evs, key=lambda e: (e.t, order[e.action], e.app)))
 
 
+def _check_sizes(sc: Scenario, profile: Profile, path: Path, where: str) -> None:
+    """A variant whose size the source did not publish (weight_bytes null) cannot be run: the
+    engine enforces the memory budget (device.memory_mb, always set) and times model loads by
+    size. Refuse it here, naming the profile, the variant and the field."""
+    for k, v in enumerate(profile.variants):
+        if v.weight_bytes is None:
+            raise ScenarioError(
+                f"{where}: {path}: variants[{k}].weight_bytes ({v.id!r}) is null (not published "
+                f"by the source), but the memory budget device.memory_mb="
+                f"{sc.device.memory_mb:g} MB and model loads need every variant's size; give "
+                "weight_bytes in the profile or use one that has them")
+
+
 def _check_fits(sc: Scenario, profiles: dict[str, Profile], where: str) -> None:
     """An app none of whose models fits the memory budget would drop every frame silently:
     refuse it, with what the smallest model needs."""
     budget = sc.device.memory_mb * 1e6
     for i, app in enumerate(sc.apps):
-        smallest = min(v.weight_bytes + v.peak_activation_bytes
+        smallest = min(v.known_weight_bytes() + v.peak_activation_bytes
                        for v in profiles[app.family].variants)
         if smallest > budget:
             raise ScenarioError(
@@ -114,6 +127,7 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
         if app.family not in profiles:
             path = pdir / sc.device.name / f"{app.family}.json"
             profiles[app.family] = _profile(path, f"{where}: apps[{i}].family")
+            _check_sizes(sc, profiles[app.family], path, f"{where}: apps[{i}].family")
             threads = profiles[app.family].device.threads or 1
             if sc.engine.interference and profiles[app.family].interference is None:
                 raise ScenarioError(

@@ -22,9 +22,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     ValidationError,
     WithJsonSchema,
     field_serializer,
+    model_serializer,
     model_validator,
 )
 
@@ -120,9 +122,13 @@ class DeviceInfo(_Frozen):
     """The machine and settings the latencies belong to."""
 
     name: str = Field(description="device name used by scenarios, e.g. 'cpu-1t', 'pixel7'")
-    processor: str = Field(description="processor string, e.g. 'Intel Xeon 8375C' or 'Snapdragon 8 Gen 2'")
+    processor: str | None = Field(
+        description="processor string, e.g. 'Intel Xeon 8375C' or 'Snapdragon 8 Gen 2'; "
+                    "null = not published by the source")
     threads: int | None = Field(default=None, ge=1, description="inference threads, null if unknown")
-    framework: str = Field(description="inference framework, e.g. 'pytorch', 'tflite'")
+    framework: str | None = Field(
+        description="inference framework, e.g. 'pytorch', 'tflite'; null = not published by the "
+                    "source")
     framework_version: str | None = None
     accelerator: str | None = Field(default=None, description="'cpu', 'cuda:NVIDIA H100', 'gpu', ...")
     dtype: str = "float32"
@@ -130,6 +136,14 @@ class DeviceInfo(_Frozen):
     warmup: int | None = Field(default=None, ge=0, description="untimed runs before timing")
     repeats: int | None = Field(default=None, ge=1, description="timed runs per latency figure")
     date: str | None = Field(default=None, description="ISO date of the measurement")
+
+    @model_serializer(mode="wrap")
+    def _unpublished_as_null(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Write an unpublished processor/framework as an explicit null: save_profile drops
+        Nones, and "not published" must stay distinct from a forgotten (required) field."""
+        out: dict[str, Any] = handler(self)
+        return {k: out.get(k) for k in type(self).model_fields
+                if k in out or (k in ("processor", "framework") and getattr(self, k) is None)}
 
 
 class LatencyStats(_Frozen):
@@ -165,7 +179,10 @@ class Variant(_Frozen):
         description="architecture description or config"
     )
     params: int | None = Field(default=None, ge=0)
-    weight_bytes: int = Field(ge=0, description="bytes of weights held in memory")
+    weight_bytes: int | None = Field(
+        ge=0, description="bytes of weights held in memory; null = not published by the source "
+                          "(a scenario that runs the profile is refused: memory and model loads "
+                          "need every size)")
     peak_activation_bytes: int = Field(default=0, ge=0)
     flops: float | None = Field(default=None, ge=0, description="floating-point ops per inference")
     latency_ms: LatencyStats
@@ -181,6 +198,21 @@ class Variant(_Frozen):
         description="keys of pool.block_bytes this subnet holds in memory (supernets); "
                     "switching loads only the blocks not already resident",
     )
+
+    @model_serializer(mode="wrap")
+    def _unpublished_as_null(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Write an unpublished weight_bytes as an explicit null (see DeviceInfo's)."""
+        out: dict[str, Any] = handler(self)
+        return {k: out.get(k) for k in type(self).model_fields
+                if k in out or (k == "weight_bytes" and self.weight_bytes is None)}
+
+    def known_weight_bytes(self) -> int:
+        """``weight_bytes`` for code that needs a size (memory, loads): a one-line
+        ProfileError when the source did not publish it (null), never a guess."""
+        if self.weight_bytes is None:
+            raise ProfileError(f"variant {self.id!r}: weight_bytes: null (not published by the "
+                               "source), but memory and model loads need a size")
+        return self.weight_bytes
 
 
 class LookupTable(_Frozen):
@@ -464,7 +496,7 @@ class Profile(_Frozen):
                 raise ValueError(
                     f"variants[{i}].parent: {v.parent!r} is not a variant id (variant {v.id!r})"
                 )
-            if v.shared_bytes > v.weight_bytes:
+            if v.weight_bytes is not None and v.shared_bytes > v.weight_bytes:
                 raise ValueError(f"variants[{i}].shared_bytes: exceeds weight_bytes ({v.id!r})")
         if self.kind == "progressive" and self.progressive is None:
             raise ValueError("progressive: kind 'progressive' needs a 'progressive' section")
@@ -514,11 +546,11 @@ class Profile(_Frozen):
 
     def nested(self) -> list[Variant]:
         """Variants of the multi-capacity set (not independent), smallest first."""
-        return sorted((v for v in self.variants if not v.independent), key=lambda v: v.weight_bytes)
+        return sorted((v for v in self.variants if not v.independent), key=lambda v: v.known_weight_bytes())
 
     def independents(self) -> list[Variant]:
         """Independently trained variants (the resource-agnostic baseline's models)."""
-        return sorted((v for v in self.variants if v.independent), key=lambda v: v.weight_bytes)
+        return sorted((v for v in self.variants if v.independent), key=lambda v: v.known_weight_bytes())
 
     def switch_bytes(self, old: str | None, new: str) -> int:
         """Bytes read from storage to go from ``old`` to ``new`` (DESIGN 4, Switching).
@@ -531,7 +563,7 @@ class Profile(_Frozen):
         if old == new:
             return 0
         if old is None:
-            return target.weight_bytes
+            return target.known_weight_bytes()
         previous = self.variant(old)
         sizes = self.pool.block_bytes if self.pool is not None else None
         if sizes is not None and target.blocks is not None and previous.blocks is not None:
@@ -540,8 +572,8 @@ class Profile(_Frozen):
         if self.is_ancestor(new, old):
             return 0
         if self.is_ancestor(old, new):
-            return max(0, target.weight_bytes - self.variant(old).weight_bytes)
-        return target.weight_bytes
+            return max(0, target.known_weight_bytes() - self.variant(old).known_weight_bytes())
+        return target.known_weight_bytes()
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         """True when ``older`` is nested inside ``newer`` (following parent links)."""

@@ -390,7 +390,7 @@ class Simulation:
             except RouteError as exc:
                 raise PlanError(f"{who}: app {name!r}: {exc}") from None
             total_share += ap.share
-            memory += v.weight_bytes + v.peak_activation_bytes
+            memory += v.known_weight_bytes() + v.peak_activation_bytes
         if total_share > 1.0 + 1e-6:
             raise PlanError(f"{who}: shares sum to {total_share:.6f} > 1")
         unknown = sorted(set(plan.notes) - set(running))

@@ -90,7 +90,7 @@ class AdaptiveNet(Scheduler):
 
     def decide(self, view: SystemView) -> Plan:
         now = view.time_s
-        apps = fit_memory(view, {a.name: min(v.weight_bytes + v.peak_activation_bytes
+        apps = fit_memory(view, {a.name: min(v.known_weight_bytes() + v.peak_activation_bytes
                                              for v in pool_entries(a.profile))
                                  for a in view.apps})
         shares = priority_shares(apps) if apps else {}
@@ -119,8 +119,8 @@ class AdaptiveNet(Scheduler):
             note = f"re-search done: {n} more subnets to choose from"
         entries = pool_entries(a.profile, st.searched)
         allowance = view.memory_budget_bytes * share
-        fitting_mem = [v for v in entries if v.weight_bytes + v.peak_activation_bytes <= allowance]
-        entries = fitting_mem or [min(entries, key=lambda v: v.weight_bytes)]
+        fitting_mem = [v for v in entries if v.known_weight_bytes() + v.peak_activation_bytes <= allowance]
+        entries = fitting_mem or [min(entries, key=lambda v: v.known_weight_bytes())]
         rho = a.device_slowdown
         if rho is None:
             rho = 1.0 / max(share * view.capacity, 1e-9)

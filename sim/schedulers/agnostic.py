@@ -39,7 +39,7 @@ class Agnostic(Scheduler):
     def fixed_model(self, app: AppView) -> Variant:
         """The model this app runs; ValueError naming the app when the id is unknown."""
         pool = app.profile.independents() or sorted(
-            app.profile.variants, key=lambda v: v.weight_bytes
+            app.profile.variants, key=lambda v: v.known_weight_bytes()
         )
         if self.model == "largest":
             return pool[-1]
@@ -61,7 +61,7 @@ class Agnostic(Scheduler):
         kept, _ = eviction_order(
             sorted(fixed),
             priority.__getitem__,
-            lambda n: fixed[n].weight_bytes + fixed[n].peak_activation_bytes,
+            lambda n: fixed[n].known_weight_bytes() + fixed[n].peak_activation_bytes,
             view.memory_budget_bytes,
             None,
         )

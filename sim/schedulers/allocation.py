@@ -22,7 +22,7 @@ def fit_memory(view: SystemView, size: dict[str, int] | None = None) -> list[App
     """The apps that run, by name: ``size`` (default: each app's smallest model) must fit
     the budget; the lowest priority (ties: the latest name) is left out first."""
     if size is None:
-        size = {a.name: min(v.weight_bytes + v.peak_activation_bytes for v in a.profile.variants)
+        size = {a.name: min(v.known_weight_bytes() + v.peak_activation_bytes for v in a.profile.variants)
                 for a in view.apps}
     prio = {a.name: a.priority for a in view.apps}
     kept, _ = eviction_order(sorted(size), prio.__getitem__, size.__getitem__,

@@ -106,7 +106,7 @@ class Problem:
 
 def candidates(profile: Profile, accuracy_floor: float) -> list[Variant]:
     """Eligible descendants, smallest first (see the module docstring for the fallback)."""
-    pool = profile.nested() or sorted(profile.variants, key=lambda v: v.weight_bytes)
+    pool = profile.nested() or sorted(profile.variants, key=lambda v: v.known_weight_bytes())
     eligible = [v for v in pool if v.top1 >= accuracy_floor]
     if eligible:
         return eligible
@@ -120,7 +120,7 @@ def load_bytes(profile: Profile, old: str | None, new: str) -> int:
     try:
         return profile.switch_bytes(old, new)
     except KeyError:  # the old variant is not in this profile: a whole load
-        return profile.variant(new).weight_bytes
+        return profile.variant(new).known_weight_bytes()
 
 
 def check_params(alpha: float, share_step: float, beta: float, horizon_s: float) -> None:
@@ -180,7 +180,7 @@ def _table(
     lat = np.array([v.latency_ms.median for v in cands])
     if observed_latency:
         lat = lat * app.latency_ratio
-    memory = np.array([v.weight_bytes + v.peak_activation_bytes for v in cands], dtype=np.int64)
+    memory = np.array([v.known_weight_bytes() + v.peak_activation_bytes for v in cands], dtype=np.int64)
     shares = np.arange(1, units + 1) * step * max(view.capacity, _MIN_CAPACITY)
     tau = app.latency_goal_ms
     late = np.maximum(0.0, (lat[:, None] / shares[None, :] - tau) / tau)

@@ -39,7 +39,7 @@ class OfaStatic(Scheduler):
     def decide(self, view: SystemView) -> Plan:
         for a in view.apps:
             self._deployed.setdefault(a.name, specialise(a).id)
-        size = {a.name: a.profile.variant(self._deployed[a.name]).weight_bytes
+        size = {a.name: a.profile.variant(self._deployed[a.name]).known_weight_bytes()
                 + a.profile.variant(self._deployed[a.name]).peak_activation_bytes
                 for a in view.apps}
         apps = fit_memory(view, size)
