@@ -1,125 +1,46 @@
-"""The scheduler contract (sim/schedulers/base.py), checked for every registered scheduler.
+"""The scheduler contract (sim/schedulers/base.py), checked for every registered scheduler by
+the public suite :mod:`sim.schedulers.checks` (what each check requires is in its docstring).
 
 Parametrised over ``list_schedulers()``, so a scheduler is tested the moment it registers.
-Each is created with its default parameters and asked to decide on several synthetic views
-(one app, six apps with ample memory, six with a random budget, tight memory, low
-capacity); the plan must name only running apps, use
-variants of their profiles, give shares in (0, 1] summing to at most 1, fit the memory budget
-(``weight_bytes + peak_activation_bytes`` of each chosen variant), be the same for the same
-view, and leave the view untouched.
-
-Convention: a scheduler that handles only some profile kinds declares them in ``kinds``
-(``sim.schedulers.base.Scheduler``), e.g. ``frozenset({"progressive"})``; unless that
-includes ``multi_capacity``, its views are built with ``synthetic.view_of_kind`` for each
-kind (KINDS lists the kinds it can build; add a builder there for a new one). A
-``stateful`` scheduler is checked with a fresh instance per view, and replaying the same
-views must give the same plans.
+A scheduler that handles only some profile kinds declares them in ``kinds``; its views come
+from ``sim.schedulers.check_views.view_of_kind`` (add a builder there for a new kind). The
+checks are themselves tested here: a deliberately broken scheduler fails with the message
+that names its fault.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import pytest
-from pydantic import BaseModel
-from synthetic import KINDS, random_view, view_of_kind
+from synthetic import KINDS as TEST_KINDS
+from synthetic import random_view, view_of_kind
 
 from sim.schedulers import (
     AppPlan,
     Plan,
+    Scheduler,
     SchedulerError,
     SystemView,
+    check_views,
     create_scheduler,
     list_schedulers,
 )
-
-
-def _tight(view: SystemView) -> SystemView:
-    """Memory for little more than every app's smallest model."""
-    smallest = sum(
-        min(v.weight_bytes + v.peak_activation_bytes for v in a.profile.variants) for a in view.apps
-    )
-    return dataclasses.replace(view, memory_budget_bytes=int(smallest * 1.2))
-
-
-def _ample(view: SystemView) -> SystemView:
-    """Memory for every app's largest variant."""
-    largest = sum(
-        max(v.weight_bytes + v.peak_activation_bytes for v in a.profile.variants) for a in view.apps
-    )
-    return dataclasses.replace(view, memory_budget_bytes=largest)
-
-
-def _views(kinds: frozenset[str] | None) -> dict[str, SystemView]:
-    wanted = set() if kinds is None or "multi_capacity" in kinds else set(kinds) & set(KINDS)
-    if kinds is not None and not wanted and "multi_capacity" not in kinds:
-        raise AssertionError(f"tests/synthetic.py cannot build views of kinds {sorted(kinds)}")
-    if wanted:
-        base = {kind: _ample(view_of_kind(kind)) for kind in sorted(wanted)}
-        return {
-            **base,
-            **{f"{k}-tight": _tight(v) for k, v in base.items()},
-            **{f"{k}-low-capacity": dataclasses.replace(v, capacity=0.15) for k, v in base.items()},
-        }
-    six = random_view(np.random.default_rng(2), 6)
-    return {
-        "one-app": _ample(random_view(np.random.default_rng(1), 1)),
-        "six-apps": _ample(six),
-        "random-budget": six,
-        "tight-memory": _tight(six),
-        "low-capacity": dataclasses.replace(six, capacity=0.15),
-    }
-
-
-def _fingerprint(obj: object) -> object:
-    """A deep, comparable copy of a view's content (mapping proxies cannot be deep-copied)."""
-    if isinstance(obj, BaseModel):
-        return obj.model_dump_json()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return tuple((f.name, _fingerprint(getattr(obj, f.name))) for f in dataclasses.fields(obj))
-    if isinstance(obj, Mapping):
-        return tuple(sorted((repr(k), _fingerprint(v)) for k, v in obj.items()))
-    if isinstance(obj, (list, tuple)):
-        return tuple(_fingerprint(v) for v in obj)
-    return repr(obj)
-
-
-def _check_plan(plan: Plan, view: SystemView) -> None:
-    assert isinstance(plan, Plan)
-    names = {a.name for a in view.apps}
-    assert set(plan.apps) <= names, f"plan names unknown apps {set(plan.apps) - names}"
-    used = 0
-    for name, ap in plan.apps.items():
-        variant = view.app(name).profile.variant(ap.variant)  # KeyError if unknown
-        used += variant.weight_bytes + variant.peak_activation_bytes
-        assert 0 < ap.share <= 1, f"{name}: share {ap.share} outside (0, 1]"
-    assert sum(ap.share for ap in plan.apps.values()) <= 1 + 1e-9
-    assert used <= view.memory_budget_bytes, f"plan needs {used} bytes > budget"
+from sim.schedulers.checks import (
+    SchedulerCheckError,
+    check_plan,
+    check_scheduler,
+    contract_views,
+    main,
+)
 
 
 @pytest.mark.parametrize("name", list_schedulers())
 def test_decide_honours_the_contract(name):
-    sched = create_scheduler(name)
-    cls = type(sched)
-    views = _views(cls.kinds)
-    for label, view in views.items():
-        if cls.stateful:
-            sched = create_scheduler(name)
-        snapshot = _fingerprint(view)
-        plan = sched.decide(view)
-        _check_plan(plan, view)
-        assert _fingerprint(view) == snapshot, f"{label}: decide mutated the view"
-        assert dict(sched.decide(view).apps) == dict(plan.apps), f"{label}: not deterministic"
-        fresh = create_scheduler(name).decide(view)
-        assert dict(fresh.apps) == dict(plan.apps), f"{label}: depends on past calls"
-        if label in ("one-app", "six-apps") or (cls.kinds and label in cls.kinds):
-            assert plan.apps, f"{label}: nothing runs although memory is ample"
-    if cls.stateful:  # the same history gives the same plans
-        runs = [[dict(s.decide(v).apps) for v in views.values()]
-                for s in (create_scheduler(name), create_scheduler(name))]
-        assert runs[0] == runs[1], "same views, other plans"
+    labels = check_scheduler(name)
+    assert len(labels) >= 3
 
 
 @pytest.mark.parametrize("name", list_schedulers())
@@ -149,28 +70,102 @@ def test_bad_parameter_values(name, params):
         create_scheduler(name, **params)
 
 
+def _ample(view: SystemView) -> SystemView:
+    largest = sum(max(v.weight_bytes + v.peak_activation_bytes for v in a.profile.variants)
+                  for a in view.apps)
+    return dataclasses.replace(view, memory_budget_bytes=largest)
+
+
 def test_the_checker_rejects_bad_plans():
     view = _ample(random_view(np.random.default_rng(1), 2))
     a, b = (x.name for x in view.apps)
     small = {x.name: x.profile.variants[0].id for x in view.apps}
     good = Plan({a: AppPlan(small[a], 0.5), b: AppPlan(small[b], 0.5)})
-    _check_plan(good, view)
+    check_plan(good, view)
     bad_plans = [
-        Plan({a: AppPlan(small[a], 0.7), b: AppPlan(small[b], 0.7)}),  # over capacity
-        Plan({a: AppPlan(small[a], 0.0)}),  # zero share
-        Plan({"ghost": AppPlan(small[a], 0.5)}),  # unknown app
-        Plan({a: AppPlan("no-such-variant", 0.5)}),  # unknown variant
+        (Plan({a: AppPlan(small[a], 0.7), b: AppPlan(small[b], 0.7)}), "shares sum to 1.4 > 1"),
+        (Plan({a: AppPlan(small[a], 0.0)}), f"{a}: share 0.0 outside (0, 1]"),
+        (Plan({"ghost": AppPlan(small[a], 0.5)}), "not running: ['ghost']"),
+        (Plan({a: AppPlan("no-such-variant", 0.5)}), f"{a}: unknown variant 'no-such-variant'"),
+        ({a: AppPlan(small[a], 0.5)}, "decide returned dict, not a Plan"),
     ]
-    for plan in bad_plans:
-        with pytest.raises((AssertionError, KeyError)):
-            _check_plan(plan, view)
-    with pytest.raises(AssertionError):
-        _check_plan(good, dataclasses.replace(view, memory_budget_bytes=1))
+    for plan, message in bad_plans:
+        with pytest.raises(SchedulerCheckError) as info:
+            check_plan(plan, view)
+        assert message in str(info.value)
+    with pytest.raises(SchedulerCheckError, match="bytes > budget 1$"):
+        check_plan(good, dataclasses.replace(view, memory_budget_bytes=1))
 
 
-@pytest.mark.parametrize("kind", KINDS)
+class _Greedy(Scheduler):
+    """Gives every app its largest variant and the whole device."""
+
+    def decide(self, view):
+        return Plan({a.name: AppPlan(a.profile.variants[-1].id, 1.0) for a in view.apps})
+
+
+class _Idle(Scheduler):
+    """Runs nothing."""
+
+    def decide(self, view):
+        return Plan({})
+
+
+class _Forgetful(Scheduler):
+    """Its plan changes from call to call."""
+
+    def __init__(self):
+        self._calls = 0
+
+    def decide(self, view):
+        self._calls += 1
+        a = view.apps[0]
+        return Plan({a.name: AppPlan(a.profile.variants[self._calls % 2].id, 0.5)})
+
+
+class _Crashing(Scheduler):
+    """A bug inside decide."""
+
+    def decide(self, view):
+        return {}["missing"]
+
+
+class _Picky(Scheduler):
+    """Declares a kind the checks cannot build."""
+
+    kinds: ClassVar[frozenset[str] | None] = frozenset({"hologram"})
+
+    def decide(self, view):
+        return Plan({})
+
+
+@pytest.mark.parametrize(("cls", "message"), [
+    (_Greedy, "scheduler '_Greedy': view 'six-apps': shares sum to 6 > 1"),
+    (_Idle, "scheduler '_Idle': view 'one-app': nothing runs although memory is ample"),
+    (_Forgetful, "scheduler '_Forgetful': view 'one-app': not deterministic"),
+    (_Crashing, "scheduler '_Crashing': view 'one-app': decide raised KeyError: 'missing'"),
+    (_Picky, "scheduler '_Picky': no synthetic views of kinds ['hologram']"),
+])
+def test_a_broken_scheduler_fails_the_checks_with_its_fault(cls, message):
+    with pytest.raises(SchedulerCheckError) as info:
+        check_scheduler(cls)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_the_module_runs_from_the_shell(capsys):
+    assert main(["agnostic", "spinn"]) == 0
+    out = capsys.readouterr().out
+    assert "ok   agnostic (5 views)" in out and "ok   spinn" in out
+    assert main(["no-such-scheduler"]) == 1
+    assert "FAIL unknown scheduler 'no-such-scheduler'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", check_views.KINDS)
 def test_views_of_every_kind(kind):
-    view = view_of_kind(kind)
-    assert view.apps and all(a.profile.kind == kind for a in view.apps)
-    with pytest.raises(ValueError, match="unknown profile kind"):
-        view_of_kind("no-such-kind")
+    for build in (check_views.view_of_kind, view_of_kind):
+        view = build(kind)
+        assert view.apps and all(a.profile.kind == kind for a in view.apps)
+        with pytest.raises(ValueError, match="unknown profile kind"):
+            build("no-such-kind")
+    assert set(TEST_KINDS) == set(check_views.KINDS)
+    assert len(contract_views(frozenset({kind}))) == 3 or kind == "multi_capacity"

@@ -1,0 +1,187 @@
+"""The scheduler contract (``sim.schedulers.base``) as checks a plug-in author can run:
+``check_scheduler("my-name")`` (or the class) in their own tests, or
+``python -m sim.schedulers.checks my-name`` from a shell. The project's own contract tests
+run the same checks over every registered scheduler.
+
+The scheduler is created with its default parameters and asked to decide on synthetic views
+(for multi-capacity profiles: one app, six apps with ample memory, six with a random budget,
+tight memory, low capacity; for a scheduler that declares ``kinds``: each kind ample, tight
+and at low capacity). Every plan must name only running apps, use variants of their
+profiles, give shares in (0, 1] summing to at most 1 and fit the memory budget
+(``weight_bytes + peak_activation_bytes`` of each chosen variant); the same view must give
+the same plan, from the same instance and from a fresh one; ``decide`` must leave the view
+untouched; and with ample memory something must run. A ``stateful`` scheduler gets a fresh
+instance per view, and replaying the same views must give the same plans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from sim.bench_decisions import synthetic_view
+from sim.plugins import exception_line
+from sim.schedulers.base import Plan, Scheduler, SystemView
+from sim.schedulers.check_views import KINDS, view_of_kind
+from sim.schedulers.registry import SchedulerError, get_scheduler, list_schedulers
+
+__all__ = ["SchedulerCheckError", "check_plan", "check_scheduler", "contract_views", "main"]
+
+
+class SchedulerCheckError(AssertionError):
+    """A scheduler broke its contract; the message names the scheduler, the view and what."""
+
+
+def _needs(variant: Any) -> int:
+    return int(variant.weight_bytes or 0) + int(variant.peak_activation_bytes)
+
+
+def _with_memory(view: SystemView, pick: Any, factor: float = 1.0) -> SystemView:
+    total = sum(pick(_needs(v) for v in a.profile.variants) for a in view.apps)
+    return dataclasses.replace(view, memory_budget_bytes=int(total * factor))
+
+
+def contract_views(kinds: frozenset[str] | None = None) -> dict[str, SystemView]:
+    """The labelled views a scheduler declaring ``kinds`` is checked on."""
+    if kinds is None or "multi_capacity" in kinds:
+        six = synthetic_view(np.random.default_rng(2), 6)
+        return {
+            "one-app": _with_memory(synthetic_view(np.random.default_rng(1), 1), max),
+            "six-apps": _with_memory(six, max),
+            "random-budget": six,
+            "tight-memory": _with_memory(six, min, 1.2),
+            "low-capacity": dataclasses.replace(six, capacity=0.15),
+        }
+    wanted = sorted(set(kinds) & set(KINDS))
+    if not wanted:
+        raise SchedulerCheckError(f"no synthetic views of kinds {sorted(kinds)}; the checks "
+                                  f"build {', '.join(KINDS)}")
+    base = {kind: _with_memory(view_of_kind(kind), max) for kind in wanted}
+    return {**base,
+            **{f"{k}-tight": _with_memory(v, min, 1.2) for k, v in base.items()},
+            **{f"{k}-low-capacity": dataclasses.replace(v, capacity=0.15)
+               for k, v in base.items()}}
+
+
+def check_plan(plan: object, view: SystemView) -> None:
+    """SchedulerCheckError unless ``plan`` is a valid plan for ``view``."""
+    if not isinstance(plan, Plan):
+        raise SchedulerCheckError(f"decide returned {type(plan).__name__}, not a Plan")
+    names = {a.name for a in view.apps}
+    unknown = sorted(set(plan.apps) - names)
+    if unknown:
+        raise SchedulerCheckError(f"plan names apps that are not running: {unknown}")
+    used = 0
+    for name, ap in plan.apps.items():
+        variants = {v.id: v for v in view.app(name).profile.variants}
+        if ap.variant not in variants:
+            raise SchedulerCheckError(f"{name}: unknown variant {ap.variant!r}")
+        used += _needs(variants[ap.variant])
+        if not 0 < ap.share <= 1:
+            raise SchedulerCheckError(f"{name}: share {ap.share} outside (0, 1]")
+    total = sum(ap.share for ap in plan.apps.values())
+    if total > 1 + 1e-9:
+        raise SchedulerCheckError(f"shares sum to {total:.6g} > 1")
+    if used > view.memory_budget_bytes:
+        raise SchedulerCheckError(f"plan needs {used} bytes > budget "
+                                  f"{view.memory_budget_bytes}")
+
+
+def _fingerprint(obj: object) -> object:
+    """A deep, comparable copy of a view's content (mapping proxies cannot be deep-copied)."""
+    if isinstance(obj, BaseModel):
+        return obj.model_dump_json()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return tuple((f.name, _fingerprint(getattr(obj, f.name))) for f in dataclasses.fields(obj))
+    if isinstance(obj, Mapping):
+        return tuple(sorted((repr(k), _fingerprint(v)) for k, v in obj.items()))
+    if isinstance(obj, (list, tuple)):
+        return tuple(_fingerprint(v) for v in obj)
+    return repr(obj)
+
+
+def _decide(sched: Scheduler, view: SystemView) -> Plan:
+    try:
+        return sched.decide(view)
+    except Exception as exc:  # the scheduler's own bug: name it, keep its traceback chained
+        raise SchedulerCheckError(f"decide raised {exception_line(exc)}") from exc
+
+
+def _check_views(cls: type[Scheduler], make: Any, views: dict[str, SystemView]) -> None:
+    sched = make()
+    for label, view in views.items():
+        try:
+            if cls.stateful:
+                sched = make()
+            snapshot = _fingerprint(view)
+            plan = _decide(sched, view)
+            check_plan(plan, view)
+            if _fingerprint(view) != snapshot:
+                raise SchedulerCheckError("decide mutated the view")
+            if dict(_decide(sched, view).apps) != dict(plan.apps):
+                raise SchedulerCheckError("not deterministic: the same view gave another plan")
+            if dict(_decide(make(), view).apps) != dict(plan.apps):
+                raise SchedulerCheckError("depends on past calls: a fresh instance decided "
+                                          "otherwise")
+            ample = label in ("one-app", "six-apps") or label in (cls.kinds or ())
+            if ample and not plan.apps:
+                raise SchedulerCheckError("nothing runs although memory is ample")
+        except SchedulerCheckError as exc:
+            raise SchedulerCheckError(f"view {label!r}: {exc}") from exc.__cause__
+    if cls.stateful:
+        runs = [[dict(_decide(s, v).apps) for v in views.values()] for s in (make(), make())]
+        if runs[0] != runs[1]:
+            raise SchedulerCheckError("stateful: the same views in the same order gave other "
+                                      "plans")
+
+
+def check_scheduler(scheduler: str | type[Scheduler], **params: Any) -> list[str]:
+    """Run every contract check on a registered name or a class (created with ``params``);
+    the labels of the views checked, or SchedulerCheckError naming the scheduler, the view
+    and the broken rule."""
+    cls = get_scheduler(scheduler) if isinstance(scheduler, str) else scheduler
+    name = scheduler if isinstance(scheduler, str) else (cls.name or cls.__qualname__)
+    if not (isinstance(cls, type) and issubclass(cls, Scheduler)):
+        raise SchedulerCheckError(f"{name}: not a Scheduler subclass")
+
+    def make() -> Scheduler:
+        try:
+            return cls(**params)
+        except Exception as exc:
+            raise SchedulerCheckError(f"cannot be created with {params or 'its defaults'}: "
+                                      f"{exception_line(exc)}") from exc
+
+    try:
+        views = contract_views(cls.kinds)
+        _check_views(cls, make, views)
+    except SchedulerCheckError as exc:
+        raise SchedulerCheckError(f"scheduler {name!r}: {exc}") from exc.__cause__
+    return list(views)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sim.schedulers.checks [NAME ...]``: exit 1 when a check fails."""
+    ap = argparse.ArgumentParser(prog="python -m sim.schedulers.checks",
+                                 description="Run the scheduler contract checks.")
+    ap.add_argument("names", nargs="*", help="registered scheduler names (default: all)")
+    args = ap.parse_args(argv)
+    failed = 0
+    for name in args.names or list_schedulers():
+        try:
+            labels = check_scheduler(name)
+        except (SchedulerCheckError, SchedulerError) as exc:
+            print(f"FAIL {exc}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"ok   {name} ({len(labels)} views)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
