@@ -71,7 +71,7 @@ class ProfileError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 NonNeg = Annotated[float, Field(ge=0)]

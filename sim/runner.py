@@ -100,6 +100,9 @@ def scheduler_misfit(sched: Scheduler, inputs: RunInputs) -> str | None:
         if kinds is not None and kind not in kinds:
             return (f"scheduler {sched.name!r} cannot run apps[{i}] {app.name!r}: its profile "
                     f"{app.family!r} is of kind {kind!r}; {sched.name} runs {sorted(kinds)}")
+    problem = sched.misfit({app.name: inputs.profiles[app.family] for app in sc.apps})
+    if problem:
+        return f"scheduler {sched.name!r}: {problem}"
     if type(sched).needs_server:
         if sc.server is None:
             return f"scheduler {sched.name!r} offloads: the scenario needs 'server' and 'network'"

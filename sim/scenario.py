@@ -11,12 +11,20 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from sim.messages import field_path, one_line
+from sim.paths import name_problem, path_problem
 from sim.traces import TraceSpecOrNumber
 from sim.workload import RandomWorkloadSpec
 
@@ -44,13 +52,40 @@ class ScenarioError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 PosFloat = Field(gt=0, allow_inf_nan=False)
 MAX_DURATION_S = 30 * 86400.0
 """Longest simulated time accepted (30 days): anything longer is almost surely a unit slip."""
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+MAX_APPS = 1000
+"""Most apps in one scenario: far beyond any phone, and what the engine handles in seconds."""
+MAX_EVENTS = 1_000_000
+"""Most timed events (listed, or expected from random_workload) in one scenario."""
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut to ``limit`` characters (a 300-character name need not be echoed)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _file_name(v: str) -> str:
+    problem = name_problem(v)
+    if problem:
+        raise ValueError(f"{_short(v)} {problem}")
+    return v
+
+
+def _file_path(v: str) -> str:
+    problem = path_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
+FileName = Annotated[str, AfterValidator(_file_name)]
+"""A name that becomes one file or folder name (a profile folder, a profile file)."""
+FilePath = Annotated[str, AfterValidator(_file_path)]
 
 
 def _windows(v: list[tuple[float, float]], what: str) -> list[tuple[float, float]]:
@@ -69,12 +104,10 @@ class SchedulerSpec(_Frozen):
 
     @model_validator(mode="after")
     def _safe_key(self) -> SchedulerSpec:
-        if not _SAFE_NAME.fullmatch(self.key):
+        problem = name_problem(self.key)
+        if problem:
             field = "label" if self.label is not None else "name"
-            raise ValueError(
-                f"{field} {self.key!r} becomes a folder name: use 1-100 letters, digits and "
-                "'._+-', starting with a letter or digit"
-            )
+            raise ValueError(f"{field} {_short(self.key)} {problem}")
         return self
 
     @property
@@ -100,8 +133,9 @@ class PowerSpec(_Frozen):
 class DeviceSpec(_Frozen):
     """The mobile device: which profiles, how much memory, storage speed, power, load."""
 
-    name: str = Field(description="profile folder name under profiles_dir, e.g. cpu-1t")
-    memory_mb: float = Field(gt=0, description="memory budget for the apps' models, MB (1e6 B)")
+    name: FileName = Field(description="profile folder name under profiles_dir, e.g. cpu-1t")
+    memory_mb: float = Field(gt=0, le=1e9,
+                             description="memory budget for the apps' models, MB (1e6 B)")
     storage_read_mbps: float = Field(default=200.0, gt=0, description="model load speed, MB/s")
     cores: int = Field(
         default=1, ge=1, le=256,
@@ -116,7 +150,7 @@ class DeviceSpec(_Frozen):
 class ServerSpec(_Frozen):
     """Optional edge/cloud server: its profile folder, load trace and down windows."""
 
-    name: str = Field(min_length=1, description="profile folder of the server, e.g. cpu-2t")
+    name: FileName = Field(description="profile folder of the server, e.g. cpu-2t")
     load: TraceSpecOrNumber = Field(
         default=0.0, validate_default=True, description="fraction of the server taken by others"
     )
@@ -172,7 +206,7 @@ class AppSpec(_Frozen):
     """One vision app: which model family, its camera and its goals."""
 
     name: str = Field(min_length=1)
-    family: str = Field(min_length=1, description="profile file name (without .json)")
+    family: FileName = Field(description="profile file name (without .json)")
     fps: float = Field(gt=0, le=1000)
     latency_goal_ms: float | None = Field(default=None, gt=0, description="default 1000/fps")
     accuracy_floor: float = Field(default=0.0, ge=0, le=1)
@@ -252,13 +286,13 @@ class Scenario(_Frozen):
     name: str = Field(min_length=1)
     seed: int = Field(default=0, ge=0)
     duration_s: float = Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)
-    profiles_dir: str = Field(default="../profiles", description="relative to the scenario file")
+    profiles_dir: FilePath = Field(default="../profiles", description="relative to the scenario file")
     schedulers: list[SchedulerSpec] = Field(min_length=1)
     device: DeviceSpec
     server: ServerSpec | None = None
     network: NetworkSpec | None = None
-    apps: list[AppSpec] = Field(min_length=1)
-    events: list[EventSpec] = Field(default_factory=list)
+    apps: list[AppSpec] = Field(min_length=1, max_length=MAX_APPS)
+    events: list[EventSpec] = Field(default_factory=list, max_length=MAX_EVENTS)
     random_workload: RandomWorkloadSpec | None = None
     monitor: MonitorSpec = MonitorSpec()
     engine: EngineSpec = EngineSpec()
@@ -283,9 +317,16 @@ class Scenario(_Frozen):
                 raise ValueError(f"events[{i}].t: {ev.t} is after duration_s {self.duration_s}")
         self._check_launch_order()
         if self.random_workload is not None:
-            unknown = sorted(set(self.random_workload.pool) - set(names))
+            rw = self.random_workload
+            unknown = sorted(set(rw.pool) - set(names))
             if unknown:
                 raise ValueError(f"random_workload.pool: unknown apps {unknown}; apps are {names}")
+            expected = len(rw.pool) * self.duration_s / min(rw.mean_on_s, rw.mean_off_s)
+            if expected > MAX_EVENTS:
+                raise ValueError(
+                    f"random_workload: ~{expected:.3g} launch/exit draws ({len(rw.pool)} apps x "
+                    f"duration_s / the shorter of mean_on_s and mean_off_s), over "
+                    f"{MAX_EVENTS:,}; are mean_on_s/mean_off_s in seconds?")
         if not self.events and self.random_workload is None:
             raise ValueError("give 'events' or 'random_workload', else no app ever launches")
         if (self.server is None) != (self.network is None):
@@ -339,9 +380,12 @@ def format_validation_error(where: str, exc: ValidationError) -> str:
     got = err.get("input")
     tail = ""
     if err["type"] not in ("missing", "value_error") and not isinstance(got, dict | list):
-        tail = f" (got {got!r})"
+        tail = f" (got {_short(got) if isinstance(got, str) else repr(got)})"
     more = f" [+{len(errs) - 1} more]" if len(errs) > 1 else ""
-    return one_line(f"{where}: {loc or '(top level)'}: {msg}{tail}{more}")
+    if not loc and not re.match(r"[A-Za-z_][\w.\[\]]*: ", msg):
+        loc = "(top level)"  # a cross-field check that names no field of its own
+    head = f"{where}: {loc}: " if loc else f"{where}: "
+    return one_line(f"{head}{msg}{tail}{more}")
 
 
 def load_scenario(source: str | os.PathLike[str] | dict[str, Any] | Scenario,

@@ -21,6 +21,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -35,7 +36,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sim.atomic import write_text_atomic
 from sim.inputs import RunInputs, load_inputs
+from sim.messages import one_line
 from sim.overrides import OverrideError, split_path
+from sim.paths import path_problem
 from sim.scenario import load_scenario
 
 __all__ = [
@@ -48,6 +51,12 @@ _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 class SweepError(ValueError):
     """A sweep that cannot run; one line naming the sweep file and the field path."""
+
+
+MAX_SEEDS = 1000
+"""Most seeds per point: a confidence interval is already tight long before."""
+MAX_RUNS = 100_000
+"""Most runs in one sweep (points x schedulers x parameter points x seeds)."""
 
 
 class SweepSpec(BaseModel):
@@ -66,16 +75,26 @@ class SweepSpec(BaseModel):
     def _none_is_empty(cls, v: Any) -> Any:
         return {} if v is None else v
 
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_path(cls, v: str) -> str:
+        problem = path_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @field_validator("seeds", mode="before")
     @classmethod
     def _seeds(cls, v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, (int, list)):
             raise ValueError(f"expected a number of seeds (>= 1) or a list of seeds, got {v!r}")
-        if isinstance(v, int) and v < 1:
-            raise ValueError(f"must be >= 1, got {v}")
+        if isinstance(v, int) and not 1 <= v <= MAX_SEEDS:
+            raise ValueError(f"expected 1 to {MAX_SEEDS} seeds, got {v}")
         if isinstance(v, list):
             if not v:
                 raise ValueError("an empty list runs nothing")
+            if len(v) > MAX_SEEDS:
+                raise ValueError(f"expected at most {MAX_SEEDS} seeds, got a list of {len(v)}")
             for i, s in enumerate(v):
                 if isinstance(s, bool) or not isinstance(s, int):
                     raise ValueError(f"item [{i}] {s!r} is not an integer seed")
@@ -185,6 +204,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     check = _Checker(src, (src.parent / spec.scenario).resolve())
     base = check.inputs((), "scenario")
     labels, param_paths = _labels(check, spec, [s.key for s in base.scenario.schedulers])
+    _check_size(check, spec, labels)
     _check_shape(check, spec)
     seeds = _seed_list(check, spec, base.scenario.seed)
     grid_points = _check_grid(check, spec, base)
@@ -230,7 +250,7 @@ def _validation_line(src: Path, exc: ValidationError) -> str:
     elif err["type"] not in ("missing", "value_error") and not isinstance(err["input"], dict | list):
         msg += f" (got {err['input']!r})"
     more = f" [+{len(errs) - 1} more]" if len(errs) > 1 else ""
-    return f"{src}: {loc or '(top level)'}: {msg}{more}"
+    return one_line(f"{src}: {loc or '(top level)'}: {msg}{more}")
 
 
 class _Checker:
@@ -244,7 +264,7 @@ class _Checker:
         msg = str(exc)
         for text in overrides:
             msg = msg.replace(f"--set {text!r}: ", "")
-        return SweepError(f"{self.src}: {where}: {msg}")
+        return SweepError(one_line(f"{self.src}: {where}: {msg}"))
 
     def inputs(self, overrides: tuple[str, ...], where: str) -> RunInputs:
         if overrides not in self._cache:
@@ -278,6 +298,18 @@ def _labels(check: _Checker, spec: SweepSpec,
     return tuple(chosen), {label: f"schedulers[{listed.index(label)}].params" for label in chosen}
 
 
+def _check_size(check: _Checker, spec: SweepSpec, labels: Sequence[str]) -> None:
+    """Refuse a sweep of more than MAX_RUNS runs before expanding any product."""
+    seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)
+    grid = math.prod(len(v) for v in spec.grid.values())
+    params = sum(math.prod(len(v) for v in spec.params.get(label, {}).values())
+                 for label in labels)
+    runs = grid * params * seeds
+    if runs > MAX_RUNS:
+        raise check.error("grid", f"{runs:,} runs ({grid:,} grid points x {params:,} scheduler "
+                                  f"settings x {seeds} seeds); at most {MAX_RUNS:,} per sweep")
+
+
 def _check_shape(check: _Checker, spec: SweepSpec) -> None:
     """Paths that name fields, parameter names, lists that are not empty and not repeated."""
     fields: dict[tuple[str | int, ...], str] = {}
@@ -305,13 +337,13 @@ def _check_shape(check: _Checker, spec: SweepSpec) -> None:
 def _check_values(check: _Checker, where: str, values: list[Any]) -> None:
     if not values:
         raise check.error(where, "an empty list gives no runs")
-    seen: list[str] = []
+    seen: set[str] = set()
     for i, v in enumerate(values):
         if yaml.safe_load(_value_text(v)) != v:
             raise check.error(f"{where}[{i}]", f"{v!r} does not read back from YAML")
         if _canonical(v) in seen:
             raise check.error(f"{where}[{i}]", f"{v!r} is listed twice")
-        seen.append(_canonical(v))
+        seen.add(_canonical(v))
 
 
 def _seed_list(check: _Checker, spec: SweepSpec, first: int) -> tuple[int, ...]:

@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.paths import path_problem
+
 __all__ = [
     "ConstantTraceSpec",
     "CsvTraceSpec",
@@ -43,6 +45,12 @@ __all__ = [
     "as_trace_spec",
     "build_trace",
 ]
+
+
+MAX_POINTS = 2_000_000
+"""Most breakpoints of one built trace (a file, a loop, a Markov chain): ~32 MB of arrays and
+far more detail than any scenario needs; beyond it, a dwell or a period is almost surely a
+unit slip."""
 
 
 class TraceError(ValueError):
@@ -210,10 +218,17 @@ class Trace:
         else:
             matrix = (1.0 - np.eye(n)) / (n - 1)
         cum = np.cumsum(matrix, axis=1)
+        expected = duration_s / float(np.min(dwell))
+        if expected > MAX_POINTS:
+            raise TraceError(f"markov: {duration_s:g} s / mean_dwell_s {float(np.min(dwell)):g} "
+                             f"gives ~{expected:.3g} changes, over {MAX_POINTS:,} points")
         state = int(rng.integers(n))
         times, values = [0.0], [float(states[state])]
         t = 0.0
         while (t := t + float(rng.exponential(dwell[state]))) < duration_s:
+            if len(times) >= MAX_POINTS:
+                raise TraceError(f"markov: over {MAX_POINTS:,} changes in {duration_s:g} s; "
+                                 "raise mean_dwell_s")
             state = min(int(np.searchsorted(cum[state], rng.random(), side="right")), n - 1)
             if t > times[-1]:
                 times.append(t)
@@ -334,6 +349,9 @@ class Trace:
         reps = max(1, math.ceil(duration_s / period))
         if reps == 1:
             return self
+        if reps * len(self) > MAX_POINTS:
+            raise TraceError(f"loop: {len(self):,} points repeated {reps:,} times to cover "
+                             f"{duration_s:g} s is over {MAX_POINTS:,} points")
         offsets = np.repeat(np.arange(reps) * period, len(self))
         return Trace(np.tile(self._times, reps) + offsets, np.tile(self._values, reps))
 
@@ -388,7 +406,9 @@ def _checked(
 ) -> Iterator[tuple[float, float]]:
     """Validate (line, t, v) rows against the Trace contract, naming file and line."""
     prev: float | None = None
-    for lineno, t, v in rows:
+    for n, (lineno, t, v) in enumerate(rows):
+        if n >= MAX_POINTS:
+            raise TraceError(f"{path} line {lineno}: over {MAX_POINTS:,} data rows")
         reason = _row_problem(prev, t, v)
         if reason is None and prev is None and nonneg_start and t < 0:
             reason = f"time must be >= 0, got {t:g}"
@@ -492,7 +512,7 @@ def _check_spec_points(points: tuple[Point, ...]) -> None:
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ConstantTraceSpec(_Spec):
@@ -541,6 +561,14 @@ class CsvTraceSpec(_Spec):
     column: str | None = None
     loop: bool = False
     scale: PosFloat = 1.0
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path_usable(cls, v: Any) -> Any:
+        problem = path_problem(v) if isinstance(v, str) else None
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @property
     def resolved_format(self) -> Literal["csv", "whitespace"]:

@@ -103,7 +103,7 @@ def generate_workload(
 class RandomWorkloadSpec(BaseModel):
     """Scenario block for :func:`generate_workload` (durations in seconds)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     pool: tuple[str, ...] = Field(min_length=1)
     min_concurrent: int = Field(2, ge=1)

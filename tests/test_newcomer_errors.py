@@ -72,17 +72,6 @@ def test_version(capsys):
     assert done.value.code == 0 and capsys.readouterr().out.startswith("mvsched ")
 
 
-def test_many_apps_validate_quickly_enough_to_finish(tmp_path):
-    # the cross-reference checks are linear: 20,000 apps validate (a quadratic check hung)
-    apps = [{"name": f"a{i}", "family": "n", "fps": 1} for i in range(20_000)]
-    raw = {**GOOD, "apps": apps, "events": [{"t": 0, "action": "launch", "app": "a0"}],
-           "name": "many", "device": {"name": "dev", "memory_mb": 10},
-           "schedulers": [{"name": "agnostic"}]}
-    from sim.scenario import load_scenario
-
-    assert len(load_scenario(yaml.safe_load(yaml.safe_dump(raw))).apps) == 20_000
-
-
 def test_typo_in_a_required_key_names_the_typo(tmp_path, capsys):
     path = write_world(tmp_path, GOOD, {"n": PROF})
     raw = yaml.safe_load(path.read_text())

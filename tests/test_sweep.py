@@ -236,7 +236,13 @@ BAD = [
     ("- just\n- a list\n", "expected a mapping with keys ['scenario', 'seeds'"),
     ({"scenario": "nope.yaml"}, "scenario: {dir}/nope.yaml: file not found"),
     ({**GRID, "gird": {}}, "gird: unknown key; a sweep has scenario, seeds, schedulers"),
-    ({**GRID, "seeds": 0}, "seeds: must be >= 1, got 0"),
+    ({**GRID, "seeds": 0}, "seeds: expected 1 to 1000 seeds, got 0"),
+    ({**GRID, "seeds": 2**63}, "seeds: expected 1 to 1000 seeds, got 9223372036854775808"),
+    ({**GRID, "grid": {"apps[0].fps": list(range(1, 2001))}, "params": {
+        "small": {"model": ["small", "big"]}}, "seeds": 30},
+     "grid: 180,000 runs (2,000 grid points x 3 scheduler settings x 30 seeds); at most "
+     "100,000 per sweep"),
+    ({**GRID, "scenario": "scen\x00ario.yaml"}, "scenario: a file path cannot hold a NUL byte"),
     ({**GRID, "seeds": [1, "two"]}, "seeds: item [1] 'two' is not an integer seed"),
     ({**GRID, "seeds": [-1]}, "seeds: seed -1: "),
     ({**GRID, "grid": {"apps[0].fps": []}}, "grid.apps[0].fps: an empty list gives no runs"),

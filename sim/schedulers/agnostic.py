@@ -11,9 +11,10 @@ left out of the plan (paused) until they do; the remaining apps share the device
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
-from sim.profile import Variant
+from sim.profile import Profile, Variant
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
 from sim.schedulers.nestdnn_problem import eviction_order
 from sim.schedulers.registry import register_scheduler
@@ -54,6 +55,17 @@ class Agnostic(Scheduler):
             raise ValueError(
                 f"agnostic: app {app.name!r} has no variant {self.model!r}; known: {known}"
             ) from None
+
+    def misfit(self, profiles: Mapping[str, Profile]) -> str | None:
+        if self.model in ("largest", "smallest", "fastest"):
+            return None
+        for app, profile in profiles.items():
+            if not any(v.id == self.model for v in profile.variants):
+                known = [v.id for v in profile.variants]
+                shown = known if len(known) <= 8 else [*known[:8], "..."]
+                return (f"parameter model: app {app!r} (profile {profile.family}) has no "
+                        f"variant {self.model!r}; its variants: {shown}")
+        return None
 
     def decide(self, view: SystemView) -> Plan:
         fixed = {a.name: self.fixed_model(a) for a in view.apps}

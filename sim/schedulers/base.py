@@ -149,6 +149,12 @@ class Scheduler(ABC):
     def decide(self, view: SystemView) -> Plan:
         """Choose variant, share (and split/threshold) for every running app."""
 
+    def misfit(self, profiles: Mapping[str, Profile]) -> str | None:
+        """Why this scheduler, as configured, cannot run apps with these profiles (app name ->
+        profile), or None. Checked before any run starts, so a parameter that names something
+        the profiles lack (a variant id) is refused at validation, not mid-run."""
+        return None
+
     def params(self) -> dict[str, Any]:
         """Hyperparameters as given (recorded in results)."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}

@@ -13,6 +13,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from sim.messages import one_line
 from sim.schedulers.base import Scheduler
 
 __all__ = ["Param", "describe", "resolved_params", "unknown_param_message"]
@@ -51,11 +52,12 @@ def resolved_params(cls: type[Scheduler], given: dict[str, Any]) -> dict[str, An
 
 
 def unknown_param_message(name: str, cls: type[Scheduler], given: dict[str, Any]) -> str | None:
-    """One line naming each unknown parameter, a close match, and the valid ones."""
+    """One line naming each unknown parameter (a close match, the valid ones), or else the
+    first value whose type the signature does not allow."""
     valid = [p.name for p in describe(cls)]
     unknown = [k for k in given if k not in valid]
     if not unknown:
-        return None
+        return _type_message(name, cls, given)
     parts = []
     for k in unknown:
         close = difflib.get_close_matches(k, valid, n=1)
@@ -63,6 +65,31 @@ def unknown_param_message(name: str, cls: type[Scheduler], given: dict[str, Any]
     listed = ", ".join(valid) if valid else "none"
     return (f"scheduler {name!r}: unknown parameter {', '.join(parts)}; its parameters: "
             f"{listed} (mvsched schedulers -v)")
+
+
+def _type_message(name: str, cls: type[Scheduler], given: dict[str, Any]) -> str | None:
+    """Check each given value against its annotation (pydantic, strict: no str -> float)."""
+    import typing
+
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 (an unresolvable annotation: leave checks to the class)
+        return None
+    for key, value in given.items():
+        if key not in hints:
+            continue
+        try:
+            TypeAdapter(hints[key]).validate_python(value, strict=True)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = "".join(f"[{p}]" for p in err["loc"])
+            return one_line(f"scheduler {name!r}: parameter {key}{where}: "
+                            f"{err['msg'].lower()} (got {value!r})")
+        except Exception:  # noqa: BLE001 (a type pydantic cannot check)
+            continue
+    return None
 
 
 def markdown_table() -> str:
