@@ -15,11 +15,13 @@ records which, and its prediction at every table resolution, so the choice can b
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.importers.arch_params import ofa_net_counts
 from sim.importers.ofa_lut import layer_keys, missing_keys, predict_ms
+from sim.importers.output import device_name, select_devices, write_profiles
 from sim.importers.source import SourceFile, load_json, load_yaml
 from sim.lut_error import prediction_error
 from sim.profile import (
@@ -30,10 +32,10 @@ from sim.profile import (
     Published,
     Task,
     Variant,
-    save_profile,
 )
 
-__all__ = ["DEFAULT_RESOLUTION", "PUBLISHED_IMAGE_SIZES", "import_ofa", "load_tables"]
+__all__ = ["DEFAULT_RESOLUTION", "DEVICES", "PUBLISHED_IMAGE_SIZES", "build_ofa", "import_ofa",
+           "load_tables"]
 
 CITATION = (
     "Cai et al., Once-for-All: Train One Network and Specialize it for Efficient Deployment, "
@@ -46,7 +48,7 @@ PUBLISHED_IMAGE_SIZES: dict[str, int] = {
     "note10_lat-64ms_top1-80.2_finetune-75": 260,
 }
 LAYOUTS = {"MobileNetV3": "ofa-mbv3", "ProxylessNASNets": "ofa-proxyless"}
-_DEVICES: dict[str, tuple[str, str, str | None]] = {
+DEVICES: dict[str, tuple[str, str, str | None]] = {
     "note10": ("note10", "Samsung Galaxy Note10", None),
     "note8": ("note8", "Samsung Galaxy Note8", None),
     "pixel2": ("pixel2", "Google Pixel 2", None),
@@ -56,6 +58,10 @@ _DEVICES: dict[str, tuple[str, str, str | None]] = {
     "v100": ("v100", "NVIDIA Tesla V100", "gpu"),
     "cpu": ("server-cpu", "server CPU", "cpu"),
 }
+"""Optional metadata of source devices we know: key -> (profile device name, processor,
+accelerator). Any other device is imported as well, named by a slug of its key, with
+processor and accelerator null (not published by the source)."""
+_KNOWN_NAMES = {k: v[0] for k, v in DEVICES.items()}
 _TABLE_FILE = re.compile(r"^(?P<device>.+)_(?P<res>\d+)_lookup_table\.yaml$")
 
 
@@ -107,10 +113,10 @@ def _sample(tables: dict[int, dict[str, float]], entry: dict[str, Any], name: st
             "predicted_ms_by_resolution": by_res}, None
 
 
-def _entries(src: SourceFile, notes: list[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    skipped: dict[str, list[str]] = {}
-    for i, entry in enumerate(src.seq(src.get(src.data, "subnets", ""), "subnets")):
+def _checked(src: SourceFile) -> list[dict[str, Any]]:
+    """Every subnet entry, each checked for the fields the importer reads."""
+    entries = src.seq(src.get(src.data, "subnets", ""), "subnets")
+    for i, entry in enumerate(entries):
         w = f"subnets[{i}]"
         for key in ("name", "device", "measure"):
             src.text(src.get(entry, key, w), f"{w}.{key}")
@@ -123,6 +129,19 @@ def _entries(src: SourceFile, notes: list[str]) -> dict[tuple[str, str], list[di
                          "name", f"{w}.net_config")
         if layout not in LAYOUTS:
             raise src.fail(f"{w}.net_config.name", f"one of {sorted(LAYOUTS)}")
+    return list(entries)
+
+
+def _entries(entries: list[dict[str, Any]], wanted: list[str],
+             notes: list[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Latency entries of the wanted devices grouped by (device, family); devices or entries
+    with FLOPs only are skipped with a note."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    skipped: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry["device"] not in wanted:
+            continue
+        layout = entry["net_config"]["name"]
         if entry["measure"] != "latency_ms":
             skipped.setdefault(entry["device"], []).append(entry["name"])
             continue
@@ -176,7 +195,8 @@ def _profile(src: SourceFile, src_dir: Path, device: str, family: str,
         extra["table_key_format"] = "r<input resolution>:<once-for-all layer key>"
         extra["table_resolutions"] = sorted(tables)
         extra["unpredictable"] = dict(sorted(unpredictable.items()))
-    name, processor, accel = _DEVICES.get(device, (device.lower(), device, None))
+    name = device_name(device, _KNOWN_NAMES, src.path)
+    _, processor, accel = DEVICES.get(device, (name, None, None))
     batch = batches.pop()
     return Profile(
         family=family, kind="supernet",
@@ -188,24 +208,38 @@ def _profile(src: SourceFile, src_dir: Path, device: str, family: str,
                   "differ from task.input_shape; framework and threads not stated in the "
                   "source; params/weight_bytes derived from net_config, not measured"),
         ),
-        device=DeviceInfo(name=name, processor=f"{processor} (details not stated in the source)",
-                          framework="not stated", accelerator=accel, batch_size=batch),
+        device=DeviceInfo(
+            name=name, processor=processor and f"{processor} (details not stated in the source)",
+            framework=None, accelerator=accel, batch_size=batch),
         variants=tuple(variants), lookup_table=table, extra=extra,
     )
 
 
-def import_ofa(src_dir: Path, out_dir: Path, notes: list[str] | None = None) -> list[Path]:
-    """Write one profile per (device, layout) with published latencies to
-    ``out_dir/<device>/<family>.json``; returns the paths written, in order.
+def build_ofa(src_dir: Path, notes: list[str] | None = None, *,
+              devices: Sequence[str] | None = None) -> list[tuple[str, Profile]]:
+    """``(relative path <device>/<family>.json, profile)`` per (device, layout) with
+    published latencies, for the ``devices`` asked for (source keys such as ``note10`` or
+    profile device names; default all devices of ``specialized_subnets.json``).
 
     Devices whose subnets only have FLOPs are skipped; a line saying so is appended to
     ``notes`` when given. Raises ImportDataError (file + field) on bad source files.
     """
-    src_dir, out_dir = Path(src_dir), Path(out_dir)
+    src_dir = Path(src_dir)
     src = load_json(src_dir / "specialized_subnets.json")
     notes = [] if notes is None else notes
-    written = []
-    for (device, family), entries in sorted(_entries(src, notes).items()):
-        profile = _profile(src, src_dir, device, family, entries)
-        written.append(save_profile(profile, out_dir / profile.device.name / f"{family}.json"))
-    return written
+    entries = _checked(src)
+    wanted = select_devices([e["device"] for e in entries], devices, _KNOWN_NAMES, src.path)
+    out = []
+    for (device, family), group in sorted(_entries(entries, wanted, notes).items()):
+        profile = _profile(src, src_dir, device, family, group)
+        out.append((f"{profile.device.name}/{family}.json", profile))
+    return out
+
+
+def import_ofa(src_dir: Path, out_dir: Path, notes: list[str] | None = None, *,
+               devices: Sequence[str] | None = None, force: bool = False) -> list[Path]:
+    """Write the profiles of :func:`build_ofa` to ``out_dir/<device>/<family>.json``; returns
+    the paths written, in order. Without ``force`` nothing is written when any of them exists
+    (ImportDataError naming it)."""
+    planned = build_ofa(src_dir, notes, devices=devices)
+    return write_profiles([(Path(out_dir) / rel, p) for rel, p in planned], force)

@@ -8,7 +8,9 @@ without a traceback.
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,9 @@ __all__ = [
     "ImportDataError",
     "SourceFile",
     "load_json",
+    "load_python_literal",
     "load_yaml",
+    "slug",
 ]
 
 
@@ -30,7 +34,12 @@ class ImportDataError(ValueError):
 def _read_text(path: Path) -> str:
     if not path.is_file():
         raise ImportDataError(f"{path}: file not found (expected a published source file here)")
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportDataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ImportDataError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def load_json(path: Path) -> SourceFile:
@@ -42,14 +51,55 @@ def load_json(path: Path) -> SourceFile:
         raise ImportDataError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
 
 
-def load_yaml(path: Path) -> SourceFile:
-    """Parse a YAML source file into a :class:`SourceFile` view."""
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _TupleSafeLoader(_SAFE):  # type: ignore[misc,valid-type]
+    """The safe loader plus ``!!python/tuple`` read as a plain list: files written by
+    ``yaml.dump`` of Python tuples load without constructing arbitrary Python objects."""
+
+
+_TupleSafeLoader.add_constructor(
+    "tag:yaml.org,2002:python/tuple", lambda loader, node: loader.construct_sequence(node))
+
+
+def load_yaml(path: Path, *, tuples: bool = False) -> SourceFile:
+    """Parse a YAML source file into a :class:`SourceFile` view (``tuples``: accept the
+    ``!!python/tuple`` tag, as a list; every other Python tag stays an error)."""
     text = _read_text(path)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _TupleSafeLoader if tuples else _SAFE
     try:
         return SourceFile(path, yaml.load(text, Loader=loader))  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
         raise ImportDataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+
+
+def load_python_literal(path: Path, name: str) -> SourceFile:
+    """The literal assigned to ``name`` at the top level of a Python source file, read with
+    :mod:`ast` (never executed: the file is someone else's code)."""
+    text = _read_text(path)
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        raise ImportDataError(f"{path}: not valid Python (line {exc.lineno}: {exc.msg})") from None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
+                                                for t in node.targets):
+            try:
+                return SourceFile(path, ast.literal_eval(node.value))
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise ImportDataError(f"{path}: {name} (line {node.lineno}): expected a plain "
+                                      "literal (numbers, strings, lists, dicts)") from None
+    raise ImportDataError(f"{path}: expected a top-level assignment {name} = {{...}}")
+
+
+def slug(key: str) -> str:
+    """A safe folder/file name for a source's key: lower case, runs of anything but letters
+    and digits become one ``-`` (``"LG G8/v2"`` -> ``"lg-g8-v2"``); empty -> ValueError."""
+    out = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
+    if not out:
+        raise ValueError(f"{key!r} has no letters or digits to name a folder by")
+    return out
 
 
 class SourceFile:
