@@ -74,25 +74,29 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     common.add_argument("--data", default="digits-wild",
                         help="digits | digits-wild | cifar10:PATH | cifar100:PATH | imagefolder:PATH "
                              "(default digits-wild, as the shipped profiles; see models/data.py)")
-    common.add_argument("--seed", type=_int_at_least(0), default=0)
+    common.add_argument("--seed", type=_int_at_least(0), default=0,
+                        help="seed of training and measurement (default 0)")
     common.add_argument("--quiet", action="store_true", help="no progress bars")
 
     tr = subparsers.add_parser("train", parents=[common], help="train a model family")
     tr.add_argument("--out", type=Path, default=None,
-                    help="checkpoint folder (default checkpoints/<family>-<scale>-s<seed>-<data>)")
+                    help="checkpoint folder (default checkpoints/FAMILY-SCALE-sSEED-DATA)")
     tr.add_argument("--threads", type=_int_at_least(1), default=None, help="torch threads")
     tr.set_defaults(func=_cmd_train)
 
     pr = subparsers.add_parser("profile", parents=[common],
                                help="measure a trained family into a profile file")
     pr.add_argument("--device", required=True, help="device name written into the profile")
-    pr.add_argument("--threads", type=_int_at_least(1), default=1)
+    pr.add_argument("--threads", type=_int_at_least(1), default=1,
+                    help="torch threads while timing (default 1)")
     pr.add_argument("--accelerator", choices=("cpu", "cuda"), default="cpu",
                     help="where inference runs (cuda timing synchronises the GPU)")
-    pr.add_argument("--warmup", type=_int_at_least(0), default=10)
-    pr.add_argument("--repeats", type=_int_at_least(1), default=50)
+    pr.add_argument("--warmup", type=_int_at_least(0), default=10,
+                    help="untimed runs before timing each network (default 10)")
+    pr.add_argument("--repeats", type=_int_at_least(1), default=50,
+                    help="timed runs per network; medians and percentiles (default 50)")
     pr.add_argument("--checkpoints", type=Path, default=None,
-                    help="checkpoint folder (default checkpoints/<family>-<scale>-s<seed>-<data>)")
+                    help="checkpoint folder (default checkpoints/FAMILY-SCALE-sSEED-DATA)")
     pr.add_argument("--out", type=Path, required=True, help="profile JSON to write")
     pr.set_defaults(func=_cmd_profile)
 
@@ -103,10 +107,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     em.add_argument("--scheduler", default=None,
                     help="scheduler name or label to emulate (default: the scenario's first)")
     em.add_argument("--out", type=Path, default=None,
-                    help="output folder (default runs/<scenario>/emulate-<scheduler>, or "
+                    help="output folder (default runs/SCENARIO/emulate-SCHEDULER, or "
                          "RUN_DIR/emulated)")
     em.add_argument("--checkpoints", type=Path, default=None,
-                    help="folder holding <family>/ checkpoint folders (default: the training "
+                    help="folder holding a checkpoint folder per FAMILY (default: the training "
                          "defaults under checkpoints/); without them weights are fresh and "
                          "accuracy is not reported")
     em.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -18,7 +18,7 @@ from typing import Any
 
 from sim.atomic import write_text_atomic
 from sim.commands import CommandProblem, add_plugin_commands
-from sim.table import format_table
+from sim.table import format_results, format_table
 
 __all__ = ["format_table", "main"]
 
@@ -74,8 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = run_scenario(args.scenario, args.scheduler or None, args.seed, out,
                            progress=not args.quiet, overrides=args.set or ())
     rows = _summary_rows(results)
-    print(format_table(rows, ("scheduler", *_table_keys(rows), "decision_ms_median")))
-    print(f"results: {out}/<scheduler>/metrics.json")
+    print(format_results(rows, ("scheduler", *_table_keys(rows), "decision_ms_median")))
+    print(f"results: {out} (metrics.json in one folder per scheduler)")
     return 0
 
 
@@ -92,12 +92,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_comparison(out / "comparison.csv", comp, keys[1:])
     if comp.summary:
         print(f"mean over seeds {comp.seeds[0]}..{comp.seeds[-1]}:")
-        print(format_table(rows, keys))
-        print("95% confidence interval half-widths:")
-        print(format_table([{"scheduler": r["scheduler"],
-                             **{k: r.get(f"{k}_ci95") for k in keys[1:]}} for r in rows], keys))
+        print(format_results(rows, keys))
+        print("\n95% confidence interval half-widths:")
+        print(format_results([{"scheduler": r["scheduler"],
+                               **{k: r.get(f"{k}_ci95") for k in keys[1:]}} for r in rows], keys))
     else:
-        print(format_table(rows, keys))
+        print(format_results(rows, keys))
     print(f"comparison: {out / 'comparison.csv'}")
     if not args.no_plots:
         from sim.plots import draw
@@ -171,21 +171,21 @@ def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run a scenario under its schedulers (or --scheduler ...)")
-    p.add_argument("scenario")
+    p.add_argument("scenario", help="scenario file (.yaml)")
     p.add_argument("--scheduler", action="append", help="scheduler name or label (repeatable)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
-    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    p.add_argument("--out", help="output folder (default: runs/ and the scenario file's name)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help=SET_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compare", help="every listed scheduler on one or more seeds; "
                                        "comparison.csv with means and 95%% intervals; plots")
-    p.add_argument("scenario")
+    p.add_argument("scenario", help="scenario file (.yaml)")
     p.add_argument("--seed", type=int, help="first seed (default: the scenario's)")
     p.add_argument("--seeds", type=int, default=1,
                    help="number of consecutive seeds to run (default 1)")
-    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    p.add_argument("--out", help="output folder (default: runs/ and the scenario file's name)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help=SET_HELP)
     p.add_argument("--no-plots", action="store_true",
@@ -193,7 +193,7 @@ def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("validate", help="check scenario (.yaml) and profile (.json) files")
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="+", help="scenario (.yaml) or profile (.json) files")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schedulers", help="list registered schedulers")
