@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["field_path", "one_line"]
+__all__ = ["OneLineError", "field_path", "one_line"]
 
 
 def field_path(loc: Sequence[Any]) -> str:
@@ -22,3 +22,10 @@ def field_path(loc: Sequence[Any]) -> str:
 def one_line(text: str) -> str:
     """Keys and values echoed in a message may hold newlines: escape them."""
     return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
+class OneLineError(ValueError):
+    """Base of the user-input errors: whatever a message echoes, it prints as one line."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(one_line(str(message)), *args)

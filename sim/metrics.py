@@ -27,8 +27,10 @@ APP_KEYS = (
     "sent_mb", "device_s", "radio_s", "server_s", "energy_j", "radio_energy_j", "switches",
     "switch_s", "load_s", "active_s", "decision_ms_median",
 )
-FRAME_KEYS = ("app", "arrival_s", "finish_s", "latency_ms", "correct", "variant", "exit",
-              "offloaded", "fallback", "goal_ms")
+FRAME_KEYS = ("app", "arrival_s", "status", "finish_s", "latency_ms", "correct", "variant",
+              "exit", "offloaded", "fallback", "goal_ms")
+"""frames.csv columns; ``status`` is 'done', 'dropped' or 'failed' (the last two have no
+finish, latency, correctness, variant or exit: empty cells)"""
 
 
 def _r(x: float | None, nd: int = 6) -> float | None:
@@ -175,14 +177,24 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
 
 
 def frame_rows(res: EngineResult) -> list[dict[str, Any]]:
-    """Every frame with a result as a plain row (pandas.DataFrame(rows) reads it directly)."""
-    rows = []
+    """Every frame as a plain row, per app in arrival order: those with a result (status
+    'done') and those lost ('dropped', 'failed'; their result fields are None), so that
+    ``pandas.DataFrame(rows)`` reads them directly and nothing lost goes unseen."""
+    rows: list[dict[str, Any]] = []
     for name, app in res.apps.items():
+        mine: list[dict[str, Any]] = []
         for f in app.record.rows():
-            rows.append({"app": name, "arrival_s": f.arrival_s, "finish_s": f.finish_s,
+            mine.append({"app": name, "arrival_s": f.arrival_s, "status": "done",
+                         "finish_s": f.finish_s,
                          "latency_ms": (f.finish_s - f.arrival_s) * 1000.0,
                          "correct": f.correct, "variant": f.variant, "exit": f.exit,
                          "offloaded": f.offloaded, "fallback": f.fallback, "goal_ms": f.goal_ms})
+        for arrival, why in app.record.lost_rows():
+            mine.append({"app": name, "arrival_s": arrival, "status": why, "finish_s": None,
+                         "latency_ms": None, "correct": None, "variant": None, "exit": None,
+                         "offloaded": None, "fallback": None, "goal_ms": None})
+        mine.sort(key=lambda r: float(r["arrival_s"]))
+        rows.extend(mine)
     return rows
 
 

@@ -17,12 +17,14 @@ from typing import Any
 
 import yaml
 
+from sim.messages import OneLineError
+
 __all__ = ["OverrideError", "apply_overrides", "parse_override", "split_path"]
 
 _TOKEN = re.compile(r"[^.\[\]]+|\[\d+\]")
 
 
-class OverrideError(ValueError):
+class OverrideError(OneLineError):
     """A ``--set`` that names no field or carries no readable value (one line)."""
 
 

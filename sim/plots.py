@@ -33,6 +33,8 @@ from sim.traces import Trace
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from sim.messages import OneLineError
+
 __all__ = [
     "FORMATS", "KINDS", "PlotError", "accuracy_exit_rate_vs_threshold", "accuracy_vs_budget",
     "accuracy_vs_fps", "applicable", "bars", "cdf", "draw", "fidelity", "read_sweep",
@@ -80,7 +82,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class PlotError(ValueError):
+class PlotError(OneLineError):
     """A folder or table lacks what a figure needs; the message names the file or column."""
 
 
@@ -206,7 +208,8 @@ def _latencies(run: Path) -> np.ndarray:
         raise PlotError(_NO_FRAMES.format(run=run))
     columns, rows = _read_table(path, "one row per frame")
     _need(columns, ["latency_ms"], str(path))
-    return np.array([_num(r["latency_ms"], "latency_ms") for r in rows], dtype=np.float64)
+    done = [r for r in rows if r.get("status", "done") == "done"]  # lost frames have none
+    return np.array([_num(r["latency_ms"], "latency_ms") for r in done], dtype=np.float64)
 
 
 def read_sweep(folder: str | Path) -> list[dict[str, str]]:

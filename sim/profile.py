@@ -32,7 +32,7 @@ from pydantic import (
 
 from sim.atomic import write_text_atomic
 from sim.frozen import deep_freeze
-from sim.messages import field_path, one_line
+from sim.messages import OneLineError, field_path, one_line
 from sim.packing import pack_bits, pack_ints, unpack_bits, unpack_ints
 
 __all__ = [
@@ -66,7 +66,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 
-class ProfileError(ValueError):
+class ProfileError(OneLineError):
     """A profile file that cannot be used; the message names the file and the field."""
 
 

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import yaml
 
 from sim.atomic import write_text_atomic
+from sim.messages import OneLineError
 
 __all__ = ["EXPECTED", "FORMATS", "Block", "Code", "Figure", "Heading", "Items", "ReportError",
            "Table", "Text", "build_page", "folder_kind", "render", "versions", "write_report"]
@@ -50,7 +51,7 @@ CSS = ("body{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em
        "pre{background:#f6f6f6;padding:1em;overflow:auto}")
 
 
-class ReportError(ValueError):
+class ReportError(OneLineError):
     """A folder the report cannot describe; the message names it and what was expected."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.messages import OneLineError
 from sim.profile import ExitPoint, Profile, SplitPoint
 
 __all__ = ["CLOUD", "Route", "RouteError", "build_route"]
@@ -28,7 +29,7 @@ CLOUD = "input"
 """The split name meaning cloud-only: the device sends the camera frame."""
 
 
-class RouteError(ValueError):
+class RouteError(OneLineError):
     """A plan entry the profile cannot run (unknown split, threshold without exits, ...)."""
 
 

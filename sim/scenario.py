@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.messages import field_path, one_line
+from sim.messages import OneLineError, field_path, one_line
 from sim.paths import name_problem, path_problem
 from sim.traces import TraceSpecOrNumber
 from sim.workload import RandomWorkloadSpec
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(OneLineError):
     """A scenario that cannot be run; the message names the file and the field."""
 
 

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sim.atomic import write_text_atomic
 from sim.inputs import RunInputs, load_inputs
-from sim.messages import one_line
+from sim.messages import OneLineError, one_line
 from sim.overrides import OverrideError, split_path
 from sim.paths import path_problem
 from sim.scenario import load_scenario
@@ -49,7 +49,7 @@ __all__ = [
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class SweepError(ValueError):
+class SweepError(OneLineError):
     """A sweep that cannot run; one line naming the sweep file and the field path."""
 
 

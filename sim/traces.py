@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.messages import OneLineError
 from sim.paths import path_problem
 
 __all__ = [
@@ -53,7 +54,7 @@ far more detail than any scenario needs; beyond it, a dwell or a period is almos
 unit slip."""
 
 
-class TraceError(ValueError):
+class TraceError(OneLineError):
     """Bad trace input; the message names the source (file and line, or point index)."""
 
 

@@ -95,8 +95,8 @@ def test_ilp_solves_an_instance_with_byte_counts_cbc_called_infeasible():
 
 
 @pytest.mark.parametrize(("change", "words"), [
-    ({"schedulers": [{"name": "agnostic", "label": "../x"}]}, "becomes a folder name"),
-    ({"schedulers": [{"name": "agnostic", "label": "a" * 101}]}, "becomes a folder name"),
+    ({"schedulers": [{"name": "agnostic", "label": "../x"}]}, "becomes a file or folder name"),
+    ({"schedulers": [{"name": "agnostic", "label": "a" * 101}]}, "becomes a file or folder name"),
     ({"duration_s": float("inf")}, "duration_s"),
     ({"duration_s": 1e300}, "duration_s"),
     ({"network": {"bandwidth_mbps": 5}}, "network is given without server"),

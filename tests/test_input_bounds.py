@@ -100,3 +100,10 @@ def test_a_parameter_naming_a_missing_variant_is_refused_before_running(tmp_path
     assert capsys.readouterr().err == (
         f"error: {path}: schedulers[0]: scheduler 'agnostic': parameter model: app 'a' "
         "(profile n) has no variant 'ghost'; its variants: ['d0']\n")
+
+
+def test_a_newline_echoed_from_any_field_stays_on_one_line(tmp_path, capsys):
+    path = write_world(tmp_path, {**GOOD, "profiles_dir": "a\nb"}, {"n": PROF})
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a\\nb" in err and "apps[0].family: no profile file" in err

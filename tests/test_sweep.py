@@ -286,14 +286,35 @@ def test_a_missing_sweep_file_is_one_line(tmp_path):
         load_sweep(tmp_path / "nope.yaml")
 
 
-def test_a_run_that_fails_is_one_line_naming_the_run(world):
+def test_a_parameter_naming_a_missing_variant_is_refused_before_any_run(world):
     path = sweep_file(world, {"scenario": "scenario.yaml", "seeds": 1,
                               "params": {"small": {"model": ["smallest", "huge"]}}})
     with pytest.raises(SweepError) as exc:
         run_sweep(path, world / "out", executor=Inline())
     msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{path}: params.small.model: value huge: ")
+    assert "has no variant 'huge'" in msg
+    assert not list((world / "out").glob("runs/*.json"))
+
+
+def test_a_run_that_fails_is_one_line_naming_the_run(world, monkeypatch):
+    import sim.sweep
+
+    real = sim.sweep.run_one
+
+    def failing(task):
+        if task.params.get("model") == "largest":
+            raise ValueError("the engine gave up\nat t=1")
+        return real(task)
+
+    monkeypatch.setattr(sim.sweep, "run_one", failing)
+    path = sweep_file(world, {"scenario": "scenario.yaml", "seeds": 1,
+                              "params": {"small": {"model": ["smallest", "largest"]}}})
+    with pytest.raises(SweepError) as exc:
+        run_sweep(path, world / "out", executor=Inline())
+    msg = str(exc.value)
     assert "\n" not in msg and msg.startswith(f"{path}: run ")
-    assert "(small, seed 5, model=huge): " in msg and "'huge'" in msg
+    assert msg.endswith("(small, seed 5, model=largest): the engine gave up\\nat t=1")
     good = {f"{run_key({}, label, p, 5)}.json" for label, p in
             [("small", {"model": "smallest"}), ("big", {})]}
     assert {f.name for f in (world / "out").glob("runs/*.json")} <= good

@@ -196,12 +196,13 @@ class AppRuntime:
             self.ctx.device.cancel(self.name)
             self._dev_busy = False
             if self._dev_frame is None:
-                rec.dropped += 1
+                rec.drop(self._cur_arrival, 0.0, 1)
         self._dev_frame = None
         self._hold = None
         for f in self._flying:
             f.state = "done"
-        rec.dropped += len(self._flying)
+        for arrival in sorted(f.arrival for f in self._flying):
+            rec.drop(arrival, 0.0, 1)
         self._flying.clear()
         self._local.clear()
         for res in (self.ctx.link, self.ctx.server):
@@ -215,7 +216,7 @@ class AppRuntime:
         # frames strictly before ``now`` arrived; one consumed at ``now`` itself counts too
         n = max(self._next, int(math.ceil((now - self._t0) / self.period - _ARRIVAL_EPS)))
         if n > self._next:
-            self.record.dropped += n - self._next
+            self.record.drop(self._t0 + self._next * self.period, self.period, n - self._next)
             self._next = n
         self.record.arrived += n
 
@@ -261,7 +262,7 @@ class AppRuntime:
         else:
             keep = self._queue_length if pending > self._queue_length else pending
             if pending > keep:
-                self.record.dropped += pending - keep
+                self.record.drop(t0 + self._next * period, period, pending - keep)
             idx = n - keep
             start = now
         arrival = t0 + idx * period
@@ -512,5 +513,5 @@ class AppRuntime:
             return
         frame.state = "done"
         self._flying.discard(frame)
-        self.record.failed += 1
+        self.record.drop(frame.arrival, 0.0, 1, "failed")
         self._kick()

@@ -60,9 +60,30 @@ class AppRecord:
     radio_s: float = 0.0
     """the app's share of the time the radio was sending"""
     timeouts: int = 0
+    lost: list[tuple[float, float, int, str]] = field(default_factory=list)
+    """frames without a result, as runs (first arrival s, spacing s, count, why); why is
+    'dropped' (a newer frame replaced it, or the app exited or was paused first) or 'failed'
+    (its offload failed with no local fallback). Runs keep a long pause cheap to record."""
 
     def rows(self) -> list[FrameRow]:
         return [FrameRow(*f) for f in self.frames]
+
+    def drop(self, first_s: float, spacing_s: float, count: int, why: str = "dropped") -> None:
+        """Record ``count`` frames lost, arriving every ``spacing_s`` from ``first_s``."""
+        if count <= 0:
+            return
+        if why == "failed":
+            self.failed += count
+        else:
+            self.dropped += count
+        self.lost.append((first_s, spacing_s, count, why))
+
+    def lost_rows(self) -> list[tuple[float, str]]:
+        """(arrival s, why) of every lost frame, in arrival order."""
+        out = [(first + i * spacing, why) for first, spacing, count, why in self.lost
+               for i in range(count)]
+        out.sort()
+        return out
 
     @property
     def arrival(self) -> list[float]:
