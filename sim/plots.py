@@ -245,10 +245,29 @@ def _run_inputs(run: Path) -> RunInputs:
         raise PlotError(f"{path}: cannot rebuild the run's traces: {exc}") from None
 
 
+PAUSED = "paused"
+"""The timeline row of an app the scheduler left out of its plan (no model loaded)."""
+
+
 def _category(row: Mapping[str, str]) -> str:
-    """What an app runs: its variant, and where it splits when it offloads ('' if paused)."""
+    """What an app runs: its variant, and where it splits when it offloads (PAUSED when
+    the plan left it out)."""
     variant, split = row["variant"], row.get("split") or ""
-    return f"{variant} @{split}" if variant and split else variant
+    if not variant:  # paused by the plan, or not yet planned (launched, no model loaded)
+        return PAUSED if _is_pause(row) else ""
+    return f"{variant} @{split}" if split else variant
+
+
+def _is_pause(row: Mapping[str, str]) -> bool:
+    return not row["variant"] and row["reason"].startswith("paused")
+
+
+def _pause_reason(reason: str, limit: int = 72) -> str:
+    """Why an app is paused, from its timeline reason ``paused (cause; note)``: the
+    scheduler's note when it gave one, else the decision's cause."""
+    inner = reason.removeprefix("paused (").removesuffix(")")
+    why = inner.rsplit("; ", 1)[-1]
+    return why if len(why) <= limit else why[:limit - 3] + "..."
 
 
 def _variant_order(app: str, rows: list[dict[str, str]], inputs: RunInputs) -> list[str]:
@@ -257,7 +276,9 @@ def _variant_order(app: str, rows: list[dict[str, str]], inputs: RunInputs) -> l
     spec = next((a for a in inputs.scenario.apps if a.name == app), None)
     prof = inputs.profiles.get(spec.family) if spec is not None else None
     rank = {v: i for i, v in enumerate(prof.runnable_ids())} if prof is not None else {}
-    return sorted(seen, key=lambda c: rank.get(c.split(" @")[0], len(rank)))
+    order = sorted(seen, key=lambda c: rank.get(c.split(" @")[0], len(rank)))
+    paused = any(r["app"] == app and _is_pause(r) for r in rows)
+    return [PAUSED, *order] if paused else order
 
 
 def _app_panel(ax: Axes, app: str, rows: list[dict[str, str]], duration: float,
@@ -267,6 +288,13 @@ def _app_panel(ax: Axes, app: str, rows: list[dict[str, str]], duration: float,
     index = {v: i for i, v in enumerate(order)}
     ys = [index.get(_category(r), math.nan) for r in own]
     ax.step(ts, ys + ys[-1:], where="post", color=color, lw=1.8)
+    last = ""
+    for r in own:
+        why = _pause_reason(r["reason"]) if _is_pause(r) else ""
+        if why and why != last:
+            ax.annotate(why, (_num(r["t_s"], "t_s"), index[PAUSED]), xytext=(3, 3),
+                        textcoords="offset points", fontsize=7, color="0.25")
+        last = why
     ax.set_yticks(range(len(order)), order)
     ax.set_ylim(-0.6, max(len(order), 1) - 0.1)
     split = " @split" if any(" @" in c for c in order) else ""

@@ -90,12 +90,12 @@ class AdaptiveNet(Scheduler):
 
     def decide(self, view: SystemView) -> Plan:
         now = view.time_s
+        notes: dict[str, str] = {}
         apps = fit_memory(view, {a.name: min(v.known_weight_bytes() + v.peak_activation_bytes
                                              for v in pool_entries(a.profile))
-                                 for a in view.apps})
+                                 for a in view.apps}, notes)
         shares = priority_shares(apps) if apps else {}
         plan: dict[str, AppPlan] = {}
-        notes: dict[str, str] = {}
         wake = now + self.monitor_period_s
         for a in apps:
             st = self._state.setdefault(a.name, _AppState())

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from sim.profile import Profile, Variant
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
-from sim.schedulers.nestdnn_problem import eviction_order
+from sim.schedulers.nestdnn_problem import eviction_order, pause_notes
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["Agnostic"]
@@ -70,11 +70,10 @@ class Agnostic(Scheduler):
     def decide(self, view: SystemView) -> Plan:
         fixed = {a.name: self.fixed_model(a) for a in view.apps}
         priority = {a.name: a.priority for a in view.apps}
-        kept, _ = eviction_order(
-            sorted(fixed),
-            priority.__getitem__,
-            lambda n: fixed[n].known_weight_bytes() + fixed[n].peak_activation_bytes,
-            view.memory_budget_bytes,
-            None,
-        )
-        return Plan({n: AppPlan(variant=fixed[n].id, share=1.0 / len(kept)) for n in kept})
+        def size(n: str) -> int:
+            return fixed[n].known_weight_bytes() + fixed[n].peak_activation_bytes
+
+        kept, evicted = eviction_order(sorted(fixed), priority.__getitem__, size,
+                                       view.memory_budget_bytes, None)
+        return Plan({n: AppPlan(variant=fixed[n].id, share=1.0 / len(kept)) for n in kept},
+                    notes=pause_notes(evicted, size, view.memory_budget_bytes, None, len(kept)))

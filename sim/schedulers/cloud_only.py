@@ -32,7 +32,9 @@ class CloudOnly(Scheduler):
         self.local_fallback = local_fallback
 
     def decide(self, view: SystemView) -> Plan:
-        apps = fit_memory(view)
+        notes: dict[str, str] = {}
+        apps = fit_memory(view, notes=notes)
         shares = priority_shares(apps) if apps else {}
         return Plan({a.name: AppPlan(a.profile.variants[0].id, shares[a.name], CLOUD, None,
-                                     local_fallback=self.local_fallback) for a in apps})
+                                     local_fallback=self.local_fallback) for a in apps},
+                    notes=notes)

@@ -29,7 +29,8 @@ class DeviceOnly(Scheduler):
         self.threshold = threshold
 
     def decide(self, view: SystemView) -> Plan:
-        apps = fit_memory(view)
+        notes: dict[str, str] = {}
+        apps = fit_memory(view, notes=notes)
         shares = priority_shares(apps) if apps else {}
         return Plan({a.name: AppPlan(a.profile.variants[0].id, shares[a.name], None,
-                                     self.threshold) for a in apps})
+                                     self.threshold) for a in apps}, notes=notes)

@@ -23,8 +23,8 @@ until the cheapest configuration of every remaining app fits memory and the shar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -102,6 +102,8 @@ class Problem:
     units: int
     step: float
     memory_budget: int
+    pause_notes: Mapping[str, str] = field(default_factory=dict)
+    """evicted app -> why it is paused (the plan's notes; the timeline shows them)"""
 
 
 def candidates(profile: Profile, accuracy_floor: float) -> list[Variant]:
@@ -221,6 +223,23 @@ def eviction_order(
     return kept, evicted
 
 
+def pause_notes(evicted: Sequence[str], min_memory: Callable[[str], int], budget: int,
+                max_apps: int | None, n_kept: int) -> dict[str, str]:
+    """Why each evicted app is paused, for the plan's notes (and so the timeline)."""
+    mb = budget / 1e6
+    notes = {}
+    for n in evicted:
+        if min_memory(n) > budget:
+            notes[n] = (f"memory: its smallest model needs {min_memory(n) / 1e6:.1f} MB, over "
+                        f"the {mb:.1f} MB budget")
+        elif max_apps is not None and n_kept >= max_apps:
+            notes[n] = f"the share grid has room for {max_apps} apps (lowest priority paused first)"
+        else:
+            notes[n] = (f"memory: the smallest models of higher-priority apps fill the "
+                        f"{mb:.1f} MB budget")
+    return notes
+
+
 def _desc(name: str) -> tuple[int, ...]:
     """Sort key that orders names descending (the latest name first)."""
     return tuple(-ord(ch) for ch in name) + (1,)
@@ -254,6 +273,8 @@ def build_problem(
         units=units,
         step=share_step,
         memory_budget=view.memory_budget_bytes,
+        pause_notes=pause_notes(evicted, lambda n: tables[n].min_memory,
+                                view.memory_budget_bytes, units, len(kept)),
     )
 
 
@@ -284,5 +305,6 @@ def to_plan(problem: Problem, assignment: Assignment) -> Plan:
         {
             t.name: AppPlan(variant=t.variants[d], share=u / total)
             for t, (d, u) in zip(problem.apps, assignment, strict=True)
-        }
+        },
+        notes=dict(problem.pause_notes),
     )

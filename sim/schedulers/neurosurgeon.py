@@ -36,9 +36,10 @@ class Neurosurgeon(Scheduler):
         self.objective = objective
 
     def decide(self, view: SystemView) -> Plan:
-        apps = fit_memory(view)
+        notes: dict[str, str] = {}
+        apps = fit_memory(view, notes=notes)
         if not apps:
-            return Plan({})
+            return Plan({}, notes=notes)
         shares = priority_shares(apps)
         plan = {}
         n_off = len(apps)
@@ -48,4 +49,4 @@ class Neurosurgeon(Scheduler):
             x = vals[self.objective]
             k = int(np.lexsort((np.arange(len(x)), vals["latency_ms"], x))[0])
             plan[a.name] = AppPlan(table.variant, shares[a.name], table.splits[k], None)
-        return Plan(plan)
+        return Plan(plan, notes=notes)

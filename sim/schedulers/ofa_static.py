@@ -42,6 +42,8 @@ class OfaStatic(Scheduler):
         size = {a.name: a.profile.variant(self._deployed[a.name]).known_weight_bytes()
                 + a.profile.variant(self._deployed[a.name]).peak_activation_bytes
                 for a in view.apps}
-        apps = fit_memory(view, size)
+        notes: dict[str, str] = {}
+        apps = fit_memory(view, size, notes)
         shares = priority_shares(apps) if apps else {}
-        return Plan({a.name: AppPlan(self._deployed[a.name], shares[a.name]) for a in apps})
+        return Plan({a.name: AppPlan(self._deployed[a.name], shares[a.name]) for a in apps},
+                    notes=notes)

@@ -108,9 +108,10 @@ class Spinn(Scheduler):
         self.offload = bool(offload)
 
     def decide(self, view: SystemView) -> Plan:
-        apps = fit_memory(view)
+        notes: dict[str, str] = {}
+        apps = fit_memory(view, notes=notes)
         if not apps:
-            return Plan({})
+            return Plan({}, notes=notes)
         shares = priority_shares(apps)
         n_off = len(apps)
         picks: dict[str, tuple[Estimates, int, str | None]] = {}
@@ -120,7 +121,7 @@ class Spinn(Scheduler):
             if max(m, 1) == n_off:
                 break
             n_off = max(m, 1)
-        plan, notes = {}, {}
+        plan = {}
         for a in apps:
             est, k, note = picks[a.name]
             t = est.table
