@@ -1,0 +1,466 @@
+"""Fuzzing the shipped input files: mutate a scenario, profile, sweep or trace file, run it
+through validation and a short simulation, and sort the outcome.
+
+An outcome is ``accepted`` (it ran; every metric finite, every frame's invariants held),
+``rejected`` (a one-line error of one of the tool's own error classes, exit 2 in the CLI) or
+anything else (a traceback, a NaN, a broken invariant, a hang), which is a bug.
+
+    python tests/fuzzkit.py --cases 10000        # by hand: counts per kind and outcome
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import random
+import signal
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SIM_CAP_S = 2.0
+"""Simulated seconds of an accepted case (validation and trace building see the full file)."""
+CASE_LIMIT_S = 30.0
+"""Wall seconds after which a case counts as a hang."""
+
+ODD_VALUES: tuple[Any, ...] = (
+    0, -1, -1e-9, 1e-300, 1e-7, 1e12, 1e300, float("nan"), float("inf"), -float("inf"),
+    2**31, 2**63, True, None, "", "x", "ghost", "../x", "a/b", "a\nb", "é☃", "\x00",
+    "a" * 300, [], {}, [1, 2, 3], {"k": 1}, [[0, 1], [1, 0]], list(range(20_000)),
+)
+OPS = ("drop", "replace", "replace", "scale", "nudge", "nudge", "duplicate", "swap-ref")
+TRACE_TOKENS = ("nan", "inf", "-1", "1e300", "abc", "\x00", "é", "", "1,2", "-inf", "0")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # accepted | rejected | other
+    detail: str = ""
+
+
+# -- files -------------------------------------------------------------------------------
+def shipped(kind: str) -> list[Path]:
+    """The shipped files of one kind (scenario, sweep, profile, trace), sorted."""
+    scen = ROOT / "scenarios"
+    if kind == "scenario":
+        return sorted(p for p in scen.rglob("*.yaml") if not p.name.endswith(".sweep.yaml"))
+    if kind == "sweep":
+        return sorted(scen.rglob("*.sweep.yaml"))
+    if kind == "profile":
+        return sorted(p for p in (ROOT / "profiles").glob("*/*.json"))
+    if kind == "trace":
+        return sorted(p for p in (scen / "traces").iterdir()
+                      if p.is_file() and p.name.startswith("norway_"))
+    raise ValueError(kind)
+
+
+def _tree_paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _tree_paths(v, (*prefix, k))
+    elif isinstance(node, list) and len(node) <= 200:
+        for i, v in enumerate(node):
+            yield from _tree_paths(v, (*prefix, i))
+
+
+def _strings(node: Any) -> list[str]:
+    return [x for p in _tree_paths(node) if isinstance(x := _get(node, p), str)]
+
+
+def _get(node: Any, path: tuple[Any, ...]) -> Any:
+    for k in path:
+        node = node[k]
+    return node
+
+
+def mutate(doc: Any, rng: Any, n: int) -> Any:
+    """``doc`` with ``n`` random edits: a key or item dropped, a value replaced by an odd
+    one, a number scaled by 1e-6, 1e6 or -1 or nudged by 0-10x, a list item repeated, a string swapped for another
+    string of the file (a wrong reference)."""
+    doc = copy.deepcopy(doc)
+    for _ in range(n):
+        paths = [p for p in _tree_paths(doc) if p]
+        if not paths:
+            return odd_value(rng)
+        leaves = [p for p in paths if not isinstance(_get(doc, p), dict | list)]
+        path = rng.choice(leaves if leaves and rng.random() < 0.7 else paths)
+        parent, key = _get(doc, path[:-1]), path[-1]
+        op = rng.choice(OPS)
+        value = parent[key]
+        if op == "drop":
+            del parent[key]
+        elif op == "scale" and isinstance(value, int | float) and not isinstance(value, bool):
+            parent[key] = value * rng.choice((1e-6, 1e6, -1))
+        elif op == "nudge" and isinstance(value, int | float) and not isinstance(value, bool):
+            parent[key] = type(value)(value * rng.choice((0, 0.1, 0.5, 2, 10)))
+        elif op == "duplicate" and isinstance(value, list) and value:
+            value.append(copy.deepcopy(rng.choice(value)))
+        elif op == "swap-ref" and isinstance(value, str):
+            parent[key] = rng.choice(_strings(doc) or ["ghost"])
+        else:
+            parent[key] = copy.deepcopy(odd_value(rng))
+    return doc
+
+
+def odd_value(rng: Any) -> Any:
+    """An odd value: from ODD_VALUES, or from the chooser's own wider source (hypothesis
+    strategies draw any float, integer or text too)."""
+    wide = getattr(rng, "odd_value", None)
+    return wide() if wide is not None else rng.choice(ODD_VALUES)
+
+
+class DrawChooser:
+    """The ``random.Random`` methods the mutators use, answered by hypothesis draws, so a
+    failing case shrinks to the fewest, simplest edits."""
+
+    def __init__(self, data: Any) -> None:
+        from hypothesis import strategies as st
+
+        self._data, self._st = data, st
+
+    def choice(self, seq: Any) -> Any:
+        return self._data.draw(self._st.sampled_from(list(seq)))
+
+    def randrange(self, n: int) -> int:
+        return int(self._data.draw(self._st.integers(0, n - 1)))
+
+    def random(self) -> float:
+        return float(self._data.draw(self._st.floats(0, 1, exclude_max=True)))
+
+    def odd_value(self) -> Any:
+        st = self._st
+        return self._data.draw(st.one_of(
+            st.sampled_from(ODD_VALUES), st.floats(), st.integers(), st.text(max_size=30),
+            st.lists(st.floats(), max_size=5)))
+
+
+def mutate_text(text: str, rng: Any, n: int) -> str:
+    """A trace file's text with ``n`` line edits: dropped, repeated, moved, a field
+    replaced by an odd token, a header or blank line inserted."""
+    lines = text.splitlines()
+    for _ in range(n):
+        if not lines:
+            lines = [rng.choice(TRACE_TOKENS)]
+            continue
+        i = rng.randrange(len(lines))
+        op = rng.randrange(6)
+        if op == 0:
+            del lines[i]
+        elif op == 1:
+            lines.insert(i, lines[i])
+        elif op == 2:
+            lines.insert(rng.randrange(len(lines)), lines.pop(i))
+        elif op == 3:
+            fields = lines[i].split() or [""]
+            fields[rng.randrange(len(fields))] = rng.choice(TRACE_TOKENS)
+            lines[i] = " ".join(fields)
+        elif op == 4:
+            lines.insert(i, rng.choice(("time throughput", "", "# note", "1 2 3")))
+        else:
+            del lines[i:]
+    return "\n".join(lines) + "\n"
+
+
+# -- a private copy of the repository's inputs -------------------------------------------
+class Sandbox:
+    """A folder that looks like the repository's scenarios/ and profiles/ (links to the real
+    files) where one file at a time is replaced by its mutant."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for src in [*shipped("scenario"), *shipped("sweep"), *shipped("profile"),
+                    *(ROOT / "scenarios" / "traces").iterdir()]:
+            self._link(src)
+
+    def _dest(self, src: Path) -> Path:
+        return self.root / src.relative_to(ROOT)
+
+    def _link(self, src: Path) -> None:
+        dest = self._dest(src)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.is_symlink() or dest.exists():
+            dest.unlink()
+        dest.symlink_to(src)
+
+    def replace(self, src: Path, text: str | bytes) -> Path:
+        dest = self._dest(src)
+        dest.unlink()
+        if isinstance(text, bytes):
+            dest.write_bytes(text)
+        else:
+            dest.write_text(text, encoding="utf-8", errors="surrogatepass")
+        return dest
+
+    def restore(self, src: Path) -> None:
+        self._link(src)
+
+
+# -- running one case --------------------------------------------------------------------
+class _Hang(Exception):
+    pass
+
+
+def _alarm(_signum: int, _frame: Any) -> None:
+    raise _Hang()
+
+
+def clean_errors() -> tuple[type[BaseException], ...]:
+    from sim.overrides import OverrideError
+    from sim.profile import ProfileError
+    from sim.routes import RouteError
+    from sim.scenario import ScenarioError
+    from sim.schedulers.registry import SchedulerError
+    from sim.sweep import SweepError
+    from sim.traces import TraceError
+
+    return (ScenarioError, ProfileError, TraceError, SweepError, OverrideError,
+            SchedulerError, RouteError)
+
+
+def _dump(kind: str, doc: Any) -> str:
+    if kind == "profile":
+        return json.dumps(doc, allow_nan=True)
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+def _capped(raw: Any) -> Any:
+    """The scenario shortened to SIM_CAP_S simulated seconds (later events dropped), when
+    its duration is a number above the cap; otherwise unchanged (validation judges it)."""
+    if not isinstance(raw, dict):
+        return raw
+    d = raw.get("duration_s")
+    if isinstance(d, int | float) and not isinstance(d, bool) and math.isfinite(d) \
+            and d > SIM_CAP_S:
+        raw = {**raw, "duration_s": SIM_CAP_S}
+        events = raw.get("events")
+        if isinstance(events, list):
+            raw["events"] = [e for e in events if not (
+                isinstance(e, dict) and isinstance(e.get("t"), int | float)
+                and e["t"] > SIM_CAP_S)]
+    return raw
+
+
+def check_run(inputs: Any) -> None:
+    """Simulate every scheduler of the inputs; AssertionError when a metric is not finite
+    or a frame breaks an invariant."""
+    from sim.metrics import compute_metrics
+    from sim.runner import run_inputs
+
+    for res in run_inputs(inputs):
+        _finite(res.metrics, res.label)
+        compute_metrics(res.engine)
+        for name, app in res.engine.apps.items():
+            rec = app.record
+            for a, f in zip(rec.arrival, rec.finish):
+                assert math.isfinite(a) and math.isfinite(f) and 0 <= a <= f + 1e-9, \
+                    f"{res.label}: app {name}: frame arrival {a} finish {f}"
+
+
+def _finite(node: Any, where: str) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _finite(v, f"{where}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _finite(v, f"{where}[{i}]")
+    elif isinstance(node, float):
+        assert not math.isnan(node), f"NaN in metrics at {where}"
+
+
+def _scenario_case(path: Path) -> None:
+    from sim.inputs import load_inputs
+
+    load_inputs(path)  # the whole file: validation, profiles, traces
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    capped = _capped(raw)
+    if capped is not raw:
+        tmp = path.with_name(f".capped-{path.name}")
+        tmp.write_text(yaml.safe_dump(capped, allow_unicode=True), encoding="utf-8")
+        try:
+            inputs = load_inputs(tmp)
+        finally:
+            tmp.unlink()
+    else:
+        inputs = load_inputs(path)
+    check_run(inputs)
+
+
+def _sweep_case(path: Path) -> None:
+    from sim.inputs import load_inputs
+    from sim.sweep import load_sweep
+
+    sw = load_sweep(path)
+    tasks = sw.tasks()
+    assert tasks, "a valid sweep has at least one run"
+    task = tasks[len(tasks) // 2]
+    raw = yaml.safe_load(Path(task.scenario).read_text(encoding="utf-8"))
+    capped = _capped(raw)
+    capped["profiles_dir"] = str((Path(task.scenario).parent / capped.get(
+        "profiles_dir", "../profiles")).resolve())
+    capped = _absolute_trace_paths(capped, Path(task.scenario).parent)
+    inputs = load_inputs(capped, seed=task.seed, overrides=task.overrides)
+    check_run(_only(inputs, task.scheduler))
+
+
+def _absolute_trace_paths(node: Any, base: Path) -> Any:
+    if isinstance(node, dict):
+        out = {k: _absolute_trace_paths(v, base) for k, v in node.items()}
+        if out.get("kind") == "csv" and isinstance(out.get("path"), str):
+            out["path"] = str((base / out["path"]).resolve())
+        return out
+    if isinstance(node, list):
+        return [_absolute_trace_paths(v, base) for v in node]
+    return node
+
+
+def _only(inputs: Any, label: str) -> Any:
+    import dataclasses
+
+    sc = inputs.scenario
+    keep = [s for s in sc.schedulers if s.key == label]
+    return dataclasses.replace(inputs, scenario=sc.model_copy(update={"schedulers": keep}))
+
+
+def _users(kind: str, src: Path) -> list[Path]:
+    """Shipped scenarios that read ``src`` (a profile or a trace)."""
+    found = []
+    for sc in shipped("scenario"):
+        raw = yaml.safe_load(sc.read_text())
+        if kind == "trace":
+            if src.name in sc.read_text():
+                found.append(sc)
+            continue
+        prof_dir = (sc.parent / raw.get("profiles_dir", "../profiles")).resolve()
+        devices = {raw["device"]["name"], (raw.get("server") or {}).get("name")}
+        if src.parent.parent.resolve() == prof_dir and src.parent.name in devices \
+                and any(a["family"] == src.stem for a in raw["apps"]):
+            found.append(sc)
+    return found
+
+
+SCHEDULER_FOR_KIND = {"multi_capacity": "nestdnn-mintotal", "elastified": "adaptivenet",
+                      "supernet": "ofa-static", "progressive": "device-only", "fixed": "agnostic"}
+
+
+def _scenario_for(box: Sandbox, profile: Path, kind: str) -> Path:
+    """A small scenario that runs one app on ``profile`` (which no shipped scenario reads)
+    under the scheduler made for its kind, next to the app-agnostic baseline."""
+    raw = {"name": "fuzz", "duration_s": SIM_CAP_S, "profiles_dir": str(box.root / "profiles"),
+           "schedulers": [{"name": "agnostic"}, {"name": SCHEDULER_FOR_KIND[kind]}],
+           "device": {"name": profile.parent.name, "memory_mb": 4000},
+           "apps": [{"name": "app", "family": profile.stem, "fps": 10}],
+           "events": [{"t": 0, "action": "launch", "app": "app"}]}
+    path = box.root / "scenarios" / "fuzz-profile.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def run_case(box: Sandbox, kind: str, src: Path, rng: Any) -> Outcome:
+    """Mutate ``src`` inside the sandbox, run its check, restore it; the sorted outcome."""
+    n = rng.choice((1, 1, 1, 2, 3))
+    text = src.read_text(encoding="utf-8")
+    if kind == "trace":
+        mutant: str | bytes = mutate_text(text, rng, n)
+    else:
+        doc = json.loads(text) if kind == "profile" else yaml.safe_load(text)
+        mutant = _dump(kind, mutate(doc, rng, n))
+    if rng.random() < 0.02:
+        mutant = mutant.encode("utf-8", "surrogatepass")[:-7] + b"\xff\xfe" \
+            if isinstance(mutant, str) else mutant
+    dest = box.replace(src, mutant)
+    users = [box._dest(s) for s in _users(kind, src)] if kind in ("profile", "trace") else []
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, CASE_LIMIT_S)
+    try:
+        if kind == "scenario":
+            _scenario_case(dest)
+        elif kind == "sweep":
+            _sweep_case(dest)
+        elif kind == "profile":
+            from sim.profile import load_profile
+
+            prof = load_profile(dest)
+            for sc in users[:1] or [_scenario_for(box, dest, prof.kind)]:
+                _scenario_case(sc)
+        else:
+            for sc in users[:1]:
+                _scenario_case(sc)
+        return Outcome("accepted")
+    except _Hang:
+        return Outcome("other", f"hang over {CASE_LIMIT_S:g} s: {kind} {src.name}")
+    except clean_errors() as exc:
+        msg = str(exc)
+        if "\n" in msg or not msg:
+            return Outcome("other", f"error not one line: {msg!r}")
+        return Outcome("rejected", msg)
+    except AssertionError as exc:
+        return Outcome("other", f"invariant: {exc}")
+    except Exception as exc:  # noqa: BLE001 (sorting every failure is the point)
+        tb = traceback.extract_tb(exc.__traceback__)[-1]
+        return Outcome("other", f"{type(exc).__name__} at {Path(tb.filename).name}:"
+                                f"{tb.lineno}: {str(exc)[:200]}")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        box.restore(src)
+
+
+KINDS = ("scenario", "profile", "sweep", "trace")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import tempfile
+
+    from tqdm import tqdm
+
+    ap = argparse.ArgumentParser(description="fuzz the shipped input files; print counts")
+    ap.add_argument("--cases", type=int, default=1000, help="cases in all")
+    ap.add_argument("--seed", type=int, default=0, help="random seed of the mutations")
+    ap.add_argument("--kind", choices=KINDS, action="append", help="only these file kinds")
+    ap.add_argument("--report", type=Path, help="write counts and every 'other' as JSON")
+    args = ap.parse_args(argv)
+    kinds = args.kind or list(KINDS)
+    counts: Counter[tuple[str, str]] = Counter()
+    others: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        box = Sandbox(Path(tmp))
+        files = {k: shipped(k) for k in kinds}
+        for case in tqdm(range(args.cases), unit="case"):
+            kind = kinds[case % len(kinds)]
+            rng = random.Random(args.seed * 1_000_003 + case)
+            src = rng.choice(files[kind])
+            out = run_case(box, kind, src, rng)
+            counts[kind, out.kind] += 1
+            if out.kind == "other":
+                others.append({"case": case, "kind": kind, "file": src.name,
+                               "detail": out.detail})
+    for kind in kinds:
+        row = {o: counts[kind, o] for o in ("accepted", "rejected", "other")}
+        print(f"{kind:9s} " + "  ".join(f"{k} {v}" for k, v in row.items()))
+    total = {o: sum(v for (_, ok), v in counts.items() if ok == o)
+             for o in ("accepted", "rejected", "other")}
+    print("all       " + "  ".join(f"{k} {v}" for k, v in total.items()))
+    for o in others[:50]:
+        print(f"  case {o['case']} {o['kind']} {o['file']}: {o['detail']}")
+    if args.report:
+        args.report.write_text(json.dumps({"counts": total, "by_kind": {
+            f"{k}/{o}": v for (k, o), v in sorted(counts.items())}, "other": others},
+            indent=1))
+    return 1 if total["other"] else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    sys.exit(main())
