@@ -9,10 +9,12 @@ the file, the field and what was expected, and exit with code 2 — never a trac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +238,26 @@ def _plugin_check(argv: Sequence[str], commands: Sequence[str],
     return None
 
 
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Plausibility warnings as ``warning: file: field: ...`` lines, each text once."""
+    from sim.plausibility import PlausibilityWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("once", PlausibilityWarning)
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *rest: Any,
+                 **kw: Any) -> None:
+            if issubclass(category, PlausibilityWarning):
+                print(f"warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, *rest, **kw)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from sim.engine.world import PlanError
 
@@ -246,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return refused
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _one_line_warnings():
+            return int(args.func(args) or 0)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.plausibility import PlausibilityWarning, plausibility_warnings
 from sim.profile import Profile, ProfileError, load_profile
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.traces import Trace, TraceError, build_trace
@@ -59,6 +61,8 @@ class RunInputs:
     bandwidth: Trace | None
     server_load: Trace | None
     events: tuple[TimedEvent, ...]
+    warnings: tuple[str, ...] = ()
+    """values that are legal but probably in the wrong unit (sim.plausibility)"""
 
 
 def _trace(spec, base: Path, duration: float, seed: int, role: int, where: str) -> Trace:
@@ -163,7 +167,14 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
         if server_load.values.max(initial=0.0) >= 1.0:
             raise ScenarioError(f"{where}: server.load: values must be below 1 (a fraction; "
                                 "use server.down for an unavailable server)")
-    return RunInputs(sc, src, profiles, server_profiles, load, bandwidth, server_load, _events(sc))
+    read = {pdir / sc.device.name / f"{f}.json": p for f, p in profiles.items()}
+    if sc.server is not None:
+        read.update({pdir / sc.server.name / f"{f}.json": p for f, p in server_profiles.items()})
+    notes = plausibility_warnings(sc, read, bandwidth, where)
+    for line in notes:
+        warnings.warn(line, PlausibilityWarning, stacklevel=3)
+    return RunInputs(sc, src, profiles, server_profiles, load, bandwidth, server_load,
+                     _events(sc), tuple(notes))
 
 
 def server_mismatch(device: Profile, server: Profile) -> str | None:

@@ -171,6 +171,7 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
         **_scheduler_params(res),
         "seed": sc.seed,
         "duration_s": sc.duration_s,
+        "warnings": list(res.inputs.warnings),
         "overall": overall,
         "apps": apps,
     }

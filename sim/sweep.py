@@ -399,9 +399,14 @@ def _check_params(check: _Checker, spec: SweepSpec, label: str, prefix: str,
 # -- running ------------------------------------------------------------------------------
 def run_one(task: RunTask) -> dict[str, Any]:
     """Run one point on one seed (in a worker): its identity and overall metrics."""
+    import warnings
+
+    from sim.plausibility import PlausibilityWarning
     from sim.runner import run_inputs
 
-    inputs = load_inputs(task.scenario, seed=task.seed, overrides=task.overrides)
+    with warnings.catch_warnings():  # load_sweep has shown them once already
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        inputs = load_inputs(task.scenario, seed=task.seed, overrides=task.overrides)
     result = run_inputs(inputs, [task.scheduler], out=None)[0]
     return {**task.identity(), "overall": result.metrics["overall"]}
 
