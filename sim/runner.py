@@ -128,8 +128,15 @@ def run_inputs(
 
     made = create_schedulers(inputs, schedulers)  # fail before running anything
     results = []
+    duration = inputs.scenario.duration_s
     for spec, sched in tqdm(made, desc=inputs.scenario.name, disable=not progress, unit="run"):
-        eng = Simulation(inputs, sched, label=spec.key).run()
+        with tqdm(total=duration, desc=f"  {spec.key}", disable=not progress, leave=False,
+                  bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} "
+                             "simulated s [{elapsed}<{remaining}]") as bar:
+            def tick(now: float, bar: Any = bar) -> None:
+                bar.update(now - bar.n)
+
+            eng = Simulation(inputs, sched, label=spec.key).run(tick if progress else None)
         metrics = compute_metrics(eng)
         res = RunResult(spec.key, metrics, eng)
         if out is not None:

@@ -39,3 +39,14 @@ def test_other_seed_differs(tmp_path):
     a = _metrics_bytes(tmp_path, "x", seed=1)
     b = _metrics_bytes(tmp_path, "y", seed=2)
     assert a["nestdnn-mintotal"] != b["nestdnn-mintotal"]
+
+
+def test_the_progress_bar_changes_nothing(tmp_path, capsys):
+    # progress cuts the run into 100 stretches of simulated time; events keep their order
+    path = write_world(tmp_path / "p", SCENARIO, {"n": PROF})
+    quiet = run_scenario(path, out=tmp_path / "p" / "quiet")
+    shown = run_scenario(path, out=tmp_path / "p" / "shown", progress=True)
+    for q, s in zip(quiet, shown, strict=True):
+        assert q.metrics == s.metrics and q.frames() == s.frames()
+        assert q.timeline() == s.timeline()
+    assert "simulated s" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -35,6 +36,7 @@ from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, S
 __all__ = ["EngineResult", "PlanError", "Simulation"]
 
 P_EVENT, P_MONITOR, P_PERIODIC = 3, 4, 5
+PROGRESS_STEPS = 100
 
 
 class PlanError(RuntimeError):
@@ -114,7 +116,10 @@ class Simulation:
         self._trouble_pending = False
 
     # -- running -----------------------------------------------------------------------------
-    def run(self) -> EngineResult:
+    def run(self, progress: Callable[[float], None] | None = None) -> EngineResult:
+        """Simulate the whole scenario. ``progress(now_s)`` is called at every percent of
+        simulated time (the run is cut into 100 stretches; events keep their order, since
+        the stops are SimPy's urgent events, before any of ours at that instant)."""
         sc = self.inputs.scenario
         env = self.env
         groups = [(t, list(g)) for t, g in groupby(self.inputs.events, key=lambda e: e.t)]
@@ -122,7 +127,12 @@ class Simulation:
         at(env, sc.monitor.period_s, self._monitor_tick, P_MONITOR)
         if sc.monitor.decision_period_s is not None:
             at(env, sc.monitor.decision_period_s, self._periodic_tick, P_PERIODIC)
-        env.run(until=sc.duration_s)
+        if progress is None:
+            env.run(until=sc.duration_s)
+        else:
+            for k in range(1, PROGRESS_STEPS + 1):
+                env.run(until=sc.duration_s * k / PROGRESS_STEPS)
+                progress(env.now)
         for app in self.apps.values():
             app.exit()
         r = self.result
