@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_serializer,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -198,6 +199,13 @@ class Variant(_Frozen):
         description="keys of pool.block_bytes this subnet holds in memory (supernets); "
                     "switching loads only the blocks not already resident",
     )
+
+    @field_validator("latency_ms")
+    @classmethod
+    def _takes_time(cls, v: LatencyStats) -> LatencyStats:
+        if not v.median > 0:
+            raise ValueError("median must be > 0 ms: every inference takes some time")
+        return v
 
     @model_serializer(mode="wrap")
     def _unpublished_as_null(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -107,3 +107,17 @@ def test_a_newline_echoed_from_any_field_stays_on_one_line(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "a\\nb" in err and "apps[0].family: no profile file" in err
+
+
+def test_a_variant_that_takes_no_time_is_refused(tmp_path, capsys):
+    # a zero latency sent the engine down the offload path of a device-only app
+    import json
+
+    path = write_world(tmp_path, GOOD, {"n": PROF})
+    prof = tmp_path / "profiles" / "dev" / "n.json"
+    raw = json.loads(prof.read_text())
+    raw["variants"][0]["latency_ms"]["median"] = 0
+    prof.write_text(json.dumps(raw))
+    assert main(["validate", str(prof)]) == 2
+    assert capsys.readouterr().err == (f"error: {prof}: variants[0].latency_ms: median must be "
+                                       "> 0 ms: every inference takes some time\n")
