@@ -12,7 +12,8 @@ from enginekit import write_world
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.schedulers.params import describe, markdown_table, resolved_params
+from sim.schedulers.param_table import markdown_table
+from sim.schedulers.params import describe, resolved_params
 from sim.schedulers.registry import _REGISTRY, SchedulerError, create_scheduler, list_schedulers
 
 README = Path(__file__).resolve().parents[1] / "scenarios" / "README.md"
@@ -30,7 +31,7 @@ def test_readme_table_is_the_generated_one():
     found = re.search(r"<!-- scheduler-params:start -->\n(.*?)<!-- scheduler-params:end -->",
                       text, flags=re.S)
     assert found and found.group(1) == markdown_table(), (
-        "scenarios/README.md is stale: paste python -m sim.schedulers.params")
+        "scenarios/README.md is stale: paste python -m sim.schedulers.param_table")
 
 
 def test_typo_names_the_close_match_and_the_valid_parameters():

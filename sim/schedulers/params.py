@@ -3,7 +3,9 @@
 A scheduler's parameters are its ``__init__`` keyword arguments (type and default read from
 the signature) and its ``param_docs`` (a one-line doc per parameter, constraints included).
 ``mvsched schedulers -v`` prints them, ``metrics.json`` records the values a run used, a
-typo is refused with the valid names, and the contract tests require a doc for each.
+typo is refused with the valid names, and the contract tests require a doc for each. The
+README's table of them is :mod:`sim.schedulers.param_table` (it reads the registry, which
+uses this module).
 """
 
 from __future__ import annotations
@@ -90,24 +92,3 @@ def _type_message(name: str, cls: type[Scheduler], given: dict[str, Any]) -> str
         except Exception:  # noqa: BLE001 (a type pydantic cannot check)
             continue
     return None
-
-
-def markdown_table() -> str:
-    """The parameter table of every registered scheduler, for scenarios/README.md."""
-    from sim.schedulers.registry import _REGISTRY, list_schedulers
-
-    lines = ["| scheduler | parameter | type | default | meaning |", "| --- | --- | --- | --- | --- |"]
-    for name in list_schedulers():
-        params = describe(_REGISTRY[name])
-        if not params:
-            lines.append(f"| `{name}` | (none) | | | |")
-        for p in params:
-            default = "null" if p.default is None else (
-                str(p.default).lower() if isinstance(p.default, bool) else repr(p.default))
-            typ = p.type.replace("|", "or")
-            lines.append(f"| `{name}` | `{p.name}` | {typ} | `{default}` | {p.doc} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(markdown_table(), end="")
