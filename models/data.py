@@ -79,14 +79,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
+from models.data_errors import DataError
+
 __all__ = ["DataError", "DataSplits", "SPECS", "load_data", "subset", "shrink"]
 
 SPECS = ("digits", "digits-wild", "cifar10:PATH", "cifar100:PATH", "imagefolder:PATH")
 SPLIT = (0.60, 0.15, 0.25)
-
-
-class DataError(ValueError):
-    """A data spec or data path that cannot be used; the message is one line."""
 
 
 Sources = tuple[np.ndarray, np.ndarray, np.ndarray]

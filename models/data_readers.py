@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from models.data import DataError
+from models.data_errors import DataError
 
 __all__ = [
     "CIFAR10", "CIFAR100", "IMAGE_EXTENSIONS", "CifarFormat", "read_cifar", "read_image",

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.data import DataError
+from models.data_errors import DataError
 
 __all__ = [
     "AFFINE_KINDS", "BRIGHTNESS", "CONTRAST", "COPIES", "CORRUPTIONS", "DEFOCUS_BLUR",
