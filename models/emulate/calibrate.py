@@ -22,7 +22,7 @@ def _time_variants(jobs: list[tuple[str, str, str, int]], cpu: int, seconds: flo
     os.sched_setaffinity(0, [cpu])
     import torch
 
-    from models.emulate.run import _family_kwargs
+    from models.emulate.family_args import family_kwargs
     from models.registry import create_family
     from sim.profile import load_profile
 
@@ -30,7 +30,7 @@ def _time_variants(jobs: list[tuple[str, str, str, int]], cpu: int, seconds: flo
         for i, (path, family, variant, threads) in enumerate(jobs):
             torch.set_num_threads(threads)
             prof = load_profile(path)
-            module = create_family(family, **_family_kwargs(prof)).emulation_module(
+            module = create_family(family, **family_kwargs(prof)).emulation_module(
                 prof, variant, None)
             x = torch.randn((1, *prof.task.input_shape),
                             generator=torch.Generator().manual_seed(0))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from models.emulate.calibrate import machine_speed
+from models.emulate.family_args import family_kwargs
 from models.emulate.fidelity import fidelity_rows, write_fidelity
 from models.emulate.processes import AppWorker, BackgroundWorker, run_app, run_background
 from models.emulate.schedule import (
@@ -93,10 +94,8 @@ def _check(inputs: RunInputs) -> list[int]:
     return allowed[:sc.device.cores]
 
 
-def _family_kwargs(profile: Any) -> dict[str, Any]:
-    extra = profile.extra or {}
-    return {"scale": extra.get("scale", "tiny"), "seed": int(extra.get("seed", 0)),
-            "classes": profile.task.classes, "input_shape": tuple(profile.task.input_shape)}
+_family_kwargs = family_kwargs
+"""the old name (models.interference imports it from here)"""
 
 
 def _checkpoints(family: str, kw: dict[str, Any], dataset: str, root: Path | None) -> Path | None:
@@ -239,7 +238,7 @@ def emulate(source: str | os.PathLike[str], scheduler: str | None = None,
 
     ckpts: dict[str, Path | None] = {}
     for fam, prof in inputs.profiles.items():
-        kw = _family_kwargs(prof)
+        kw = family_kwargs(prof)
         ckpts[fam] = _checkpoints(fam, kw, prof.task.dataset,
                                   Path(checkpoints) / fam if checkpoints else None)
         if checkpoints is not None and ckpts[fam] is None:
@@ -268,7 +267,7 @@ def emulate(source: str | os.PathLike[str], scheduler: str | None = None,
             app = sc.app(name)
             prof = inputs.profiles[app.family]
             w = AppWorker(
-                app=name, family=app.family, family_kwargs=_family_kwargs(prof),
+                app=name, family=app.family, family_kwargs=family_kwargs(prof),
                 profile_path=profile_path[app.family],
                 variants=sorted(variants_of[name]), sessions=ss, fps=app.fps,
                 queue_length=sc.engine.queue_length, threads=prof.device.threads or 1,
