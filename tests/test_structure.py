@@ -25,11 +25,6 @@ PACKAGES = ("sim", "models")
 IMPORT_NAMES = {"pyyaml": ("yaml",), "scikit-learn": ("sklearn",), "scikit-image": ("skimage",),
                 "dask": ("dask", "distributed"), "pytest": ("pytest", "_pytest")}
 """distribution name -> the top-level names it is imported by (default: the name itself)"""
-KNOWN_CYCLE_EDGES = {
-}
-"""Cycles still to remove (each edge is in a module this test's owner does not maintain); the
-edge is left out of the cycle check, and a test fails once it no longer closes a cycle, so the
-list only shrinks."""
 COMMAND_LINE_TOOLS = {"ruff", "mypy"}
 """test extras run as commands (``ruff check .``, ``mypy``), never imported"""
 
@@ -90,33 +85,11 @@ def test_the_graph_sees_relative_function_level_and_submodule_imports():
 
 
 def test_no_import_cycles():
-    graph = import_graph()
-    for a, b in KNOWN_CYCLE_EDGES:
-        graph[a].discard(b)
     try:
-        TopologicalSorter(graph).prepare()
+        TopologicalSorter(import_graph()).prepare()
     except CycleError as exc:
         # graphlib lists the cycle from importee to importer
         pytest.fail(f"import cycle (each imports the next): {' -> '.join(exc.args[1][::-1])}")
-
-
-def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
-    seen, todo = set(), [start]
-    while todo:
-        node = todo.pop()
-        if node == goal:
-            return True
-        if node not in seen:
-            seen.add(node)
-            todo.extend(graph.get(node, ()))
-    return False
-
-
-@pytest.mark.parametrize(("a", "b"), sorted(KNOWN_CYCLE_EDGES))
-def test_known_cycles_are_still_there(a, b):
-    graph = import_graph()
-    assert b in graph[a] and _reaches(graph, b, a), (
-        f"{a} -> {b} no longer closes a cycle: remove it from KNOWN_CYCLE_EDGES")
 
 
 def test_a_cycle_is_named():
