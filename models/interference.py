@@ -38,13 +38,13 @@ def _build(profile_path: str, variant: str, threads: int, cpus: list[int]) -> tu
     os.sched_setaffinity(0, cpus)
     import torch
 
-    from models.emulate.run import _family_kwargs
+    from models.emulate.family_args import family_kwargs
     from models.registry import create_family
     from sim.profile import load_profile
 
     torch.set_num_threads(threads)
     prof = load_profile(profile_path)
-    fam = create_family(prof.family, **_family_kwargs(prof))
+    fam = create_family(prof.family, **family_kwargs(prof))
     module = fam.emulation_module(prof, variant, None)
     x = torch.randn((1, *prof.task.input_shape), generator=torch.Generator().manual_seed(0))
     return module, x

@@ -113,7 +113,7 @@ def test_a_variant_that_takes_no_time_is_refused(tmp_path, capsys):
     # a zero latency sent the engine down the offload path of a device-only app
     import json
 
-    path = write_world(tmp_path, GOOD, {"n": PROF})
+    write_world(tmp_path, GOOD, {"n": PROF})
     prof = tmp_path / "profiles" / "dev" / "n.json"
     raw = json.loads(prof.read_text())
     raw["variants"][0]["latency_ms"]["median"] = 0

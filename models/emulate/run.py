@@ -94,9 +94,6 @@ def _check(inputs: RunInputs) -> list[int]:
     return allowed[:sc.device.cores]
 
 
-_family_kwargs = family_kwargs
-"""the old name (models.interference imports it from here)"""
-
 
 def _checkpoints(family: str, kw: dict[str, Any], dataset: str, root: Path | None) -> Path | None:
     from models.profiler import default_checkpoint_dir

@@ -34,7 +34,7 @@ class SchedulerError(ValueError):
 SCHEDULERS: Registry[type[Scheduler]] = Registry(
     "scheduler", ENTRY_POINT_GROUP, Scheduler, builtins=BUILTIN_MODULES, error=SchedulerError)
 _REGISTRY = SCHEDULERS.classes
-"""name -> class (read by sim.metrics and sim.schedulers.params after a lookup)"""
+"""name -> class (read by sim.metrics and sim.schedulers.param_table after a lookup)"""
 
 
 @overload
