@@ -18,6 +18,7 @@ import random
 import signal
 import sys
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -381,6 +382,9 @@ def run_case(box: Sandbox, kind: str, src: Path, rng: Any) -> Outcome:
     users = [box._dest(s) for s in _users(kind, src)] if kind in ("profile", "trace") else []
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, CASE_LIMIT_S)
+    quiet = warnings.catch_warnings()
+    quiet.__enter__()
+    warnings.simplefilter("ignore")  # mutants are meant to be implausible
     try:
         if kind == "scenario":
             _scenario_case(dest)
@@ -412,6 +416,7 @@ def run_case(box: Sandbox, kind: str, src: Path, rng: Any) -> Outcome:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        quiet.__exit__(None, None, None)
         box.restore(src)
 
 

@@ -60,6 +60,10 @@ CASES = [
      {"schedulers": [{"name": "nestdnn-mintotal", "params": {"alpha": "high"}}]},
      "schedulers[0]: scheduler 'nestdnn-mintotal': parameter alpha: input should be a valid "
      "number (got 'high')"),
+    ("scheduler-parameter-inf",  # crashed the exact NestDNN solver (IndexError)
+     {"schedulers": [{"name": "nestdnn-minmax", "params": {"alpha": float("inf")}}]},
+     "schedulers[0]: scheduler 'nestdnn-minmax': parameter alpha: input should be a finite "
+     "number (got inf)"),
 ]
 
 

@@ -23,6 +23,7 @@ until the cheapest configuration of every remaining app fits memory and the shar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -127,14 +128,14 @@ def load_bytes(profile: Profile, old: str | None, new: str) -> int:
 
 def check_params(alpha: float, share_step: float, beta: float, horizon_s: float) -> None:
     """ValueError naming the first parameter out of range."""
-    if not alpha >= 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    if not 0 <= alpha < math.inf:
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
     if not 0 < share_step <= 1:
         raise ValueError(f"share_step must be in (0, 1], got {share_step}")
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta}")
-    if not horizon_s > 0:
-        raise ValueError(f"horizon_s must be > 0, got {horizon_s}")
+    if not 0 <= beta < math.inf:
+        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+    if not 0 < horizon_s < math.inf:
+        raise ValueError(f"horizon_s must be a finite number > 0, got {horizon_s}")
 
 
 def _prune(memory: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -73,7 +73,7 @@ def _type_message(name: str, cls: type[Scheduler], given: dict[str, Any]) -> str
     """Check each given value against its annotation (pydantic, strict: no str -> float)."""
     import typing
 
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
 
     try:
         hints = typing.get_type_hints(cls.__init__)
@@ -83,7 +83,8 @@ def _type_message(name: str, cls: type[Scheduler], given: dict[str, Any]) -> str
         if key not in hints:
             continue
         try:
-            TypeAdapter(hints[key]).validate_python(value, strict=True)
+            TypeAdapter(hints[key], config=ConfigDict(allow_inf_nan=False)).validate_python(
+                value, strict=True)
         except ValidationError as exc:
             err = exc.errors()[0]
             where = "".join(f"[{p}]" for p in err["loc"])
