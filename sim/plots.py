@@ -638,7 +638,8 @@ def _spec_sweep(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     ys = [m for m in SWEEP_METRICS if f"{m}_mean" in columns]
     ys = ys or [c[: -len("_mean")] for c in columns if c.endswith("_mean")][:6]
     if not ys:
-        raise PlotError(f"sweep: no <metric>_mean columns; columns present: {columns}")
+        raise PlotError("sweep: no column ending in _mean (a metric's mean over seeds); "
+                        f"columns present: {columns}")
     return {"x": varying[0], "ys": ys, "name": "sweep", "xlabel": _param_label(varying[0]),
             "ylabels": [_metric_label(y) for y in ys], "title": f"sweep of {varying[0]}"}
 

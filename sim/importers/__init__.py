@@ -76,7 +76,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     parser.add_argument("source", choices=sorted(IMPORTERS), help="which publication's data")
     parser.add_argument("--src", required=True, metavar="DIR", help="folder of source files")
     parser.add_argument("--out", default="profiles", metavar="DIR",
-                        help="profiles folder; writes DIR/<device>/<family>.json")
+                        help="profiles folder; each profile goes to DIR/DEVICE/FAMILY.json")
     parser.add_argument("--device", action="extend", nargs="+", metavar="NAME",
                         help="import only these source devices (source key or profile device "
                              "name; repeatable; default: every device in the source)")
