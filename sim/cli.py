@@ -278,6 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except RecursionError:  # a reader without its own check met an absurdly nested input
+        if os.environ.get("MVSCHED_DEBUG"):
+            raise
+        print("error: an input is nested too deeply to read (check the files and --set "
+              "values given)", file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted (files already written are complete)", file=sys.stderr)
         return 130

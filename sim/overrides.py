@@ -56,6 +56,8 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
         parsed = yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError:
         raise OverrideError(f"--set {text!r}: the value is not valid YAML") from None
+    except RecursionError:
+        raise OverrideError(f"--set {path.strip()}=...: the value is nested too deeply") from None
     if value.strip() == "":
         raise OverrideError(f"--set {text!r}: no value after '='")
     return split_path(path.strip()), parsed

@@ -225,6 +225,8 @@ def _parse(src: Path) -> SweepSpec:
         raise SweepError(f"{src}: is a folder, expected a sweep YAML file") from None
     except UnicodeDecodeError as exc:
         raise SweepError(f"{src}: not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise SweepError(f"{src}: nested too deeply to be a sweep") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

@@ -375,6 +375,9 @@ def run_case(box: Sandbox, kind: str, src: Path, rng: Any) -> Outcome:
     else:
         doc = json.loads(text) if kind == "profile" else yaml.safe_load(text)
         mutant = _dump(kind, mutate(doc, rng, n))
+    if kind != "trace" and rng.random() < 0.02:  # absurd nesting, beyond any recursion limit
+        mutant = ("[" * 3000 + "]" * 3000) if kind == "profile" else \
+            f"scenario: {'[' * 3000}{']' * 3000}\n"
     if rng.random() < 0.02:
         mutant = mutant.encode("utf-8", "surrogatepass")[:-7] + b"\xff\xfe" \
             if isinstance(mutant, str) else mutant

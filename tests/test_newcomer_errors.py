@@ -96,3 +96,16 @@ def test_memory_budget_below_every_model_of_an_app(tmp_path, capsys):
     _one_line_error(capsys, ["validate", str(path)],
                     "device.memory_mb: 0.5 MB holds no model of apps[0] ('a', n): the smallest "
                     "needs 1 MB (weights and peak activations)")
+
+
+def test_deeply_nested_sweep_and_override_values(tmp_path, capsys):
+    deep = tmp_path / "deep.sweep.yaml"
+    deep.write_text("scenario: " + "[" * 5000 + "]" * 5000 + "\n")
+    _one_line_error(capsys, ["sweep", str(deep), "--out", str(tmp_path / "o")],
+                    "nested too deeply to be a sweep")
+    path = write_world(tmp_path, GOOD, {"n": PROF})
+    _one_line_error(capsys, ["run", str(path), "--quiet", "--set", "seed=" + "[" * 5000],
+                    "--set seed=...: the value is nested too deeply")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"family": "x", \xff}')
+    _one_line_error(capsys, ["validate", str(bad)], "not UTF-8 text (byte 16)")
