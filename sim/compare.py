@@ -82,9 +82,10 @@ def compare(source: str | os.PathLike[str] | dict[str, Any], seeds: int = 1,
     scenario's)."""
     from sim.inputs import load_inputs
     from sim.runner import run_inputs
+    from sim.scenario import MAX_SEEDS
 
-    if seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {seeds}")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ValueError(f"--seeds: expected 1 to {MAX_SEEDS} seeds, got {seeds}")
     first = load_inputs(source, seed=seed, overrides=overrides)
     base = first.scenario.seed
     rows: list[dict[str, Any]] = []

@@ -60,6 +60,8 @@ MAX_DURATION_S = 30 * 86400.0
 """Longest simulated time accepted (30 days): anything longer is almost surely a unit slip."""
 MAX_APPS = 1000
 """Most apps in one scenario: far beyond any phone, and what the engine handles in seconds."""
+MAX_SEEDS = 1000
+"""Most seeds of one comparison or sweep point: a confidence interval is tight long before."""
 MAX_EVENTS = 1_000_000
 """Most timed events (listed, or expected from random_workload) in one scenario."""
 

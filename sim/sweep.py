@@ -39,7 +39,7 @@ from sim.inputs import RunInputs, load_inputs
 from sim.messages import OneLineError, one_line
 from sim.overrides import OverrideError, split_path
 from sim.paths import path_problem
-from sim.scenario import load_scenario
+from sim.scenario import MAX_SEEDS, load_scenario
 
 __all__ = [
     "RunTask", "Sweep", "SweepError", "SweepResult", "SweepSpec", "aggregate", "load_sweep",
@@ -53,8 +53,6 @@ class SweepError(OneLineError):
     """A sweep that cannot run; one line naming the sweep file and the field path."""
 
 
-MAX_SEEDS = 1000
-"""Most seeds per point: a confidence interval is already tight long before."""
 MAX_RUNS = 100_000
 """Most runs in one sweep (points x schedulers x parameter points x seeds)."""
 

@@ -109,3 +109,10 @@ def test_deeply_nested_sweep_and_override_values(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_bytes(b'{"family": "x", \xff}')
     _one_line_error(capsys, ["validate", str(bad)], "not UTF-8 text (byte 16)")
+
+
+def test_compare_seeds_are_bounded(tmp_path, capsys):
+    path = write_world(tmp_path, GOOD, {"n": PROF})
+    for n in ("0", "100000"):
+        _one_line_error(capsys, ["compare", str(path), "--seeds", n, "--quiet", "--out",
+                                 str(tmp_path / "o")], f"--seeds: expected 1 to 1000 seeds, got {n}")
