@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,6 +26,7 @@ from sim.messages import OneLineError, field_path, one_line
 from sim.paths import name_problem, path_problem
 from sim.traces import TraceSpecOrNumber
 from sim.workload import RandomWorkloadSpec
+from sim.yaml_input import read_yaml
 
 __all__ = [
     "AppSpec",
@@ -416,21 +416,7 @@ def load_scenario(source: str | os.PathLike[str] | dict[str, Any] | Scenario,
 
 
 def _read_yaml(p: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{p}: is a folder, expected a scenario YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-    except RecursionError:
-        raise ScenarioError(f"{p}: nested too deeply to be a scenario") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ScenarioError(f"{p}:{line}: not valid YAML ({problem})") from None
+    raw = read_yaml(p, "scenario", ScenarioError)
     if not isinstance(raw, dict):
         raise ScenarioError(f"{p}: expected a mapping of scenario keys, got {type(raw).__name__}")
     if "variants" in raw and "family" in raw and "name" not in raw:

@@ -36,10 +36,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sim.atomic import write_text_atomic
 from sim.inputs import RunInputs, load_inputs
-from sim.messages import OneLineError, one_line
+from sim.messages import OneLineError
 from sim.overrides import OverrideError, split_path
 from sim.paths import path_problem
 from sim.scenario import MAX_SEEDS, load_scenario
+from sim.yaml_input import read_yaml
 
 __all__ = [
     "RunTask", "Sweep", "SweepError", "SweepResult", "SweepSpec", "aggregate", "load_sweep",
@@ -215,21 +216,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
 
 
 def _parse(src: Path) -> SweepSpec:
-    try:
-        raw = yaml.safe_load(src.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{src}: file not found") from None
-    except IsADirectoryError:
-        raise SweepError(f"{src}: is a folder, expected a sweep YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise SweepError(f"{src}: not UTF-8 text (byte {exc.start})") from None
-    except RecursionError:
-        raise SweepError(f"{src}: nested too deeply to be a sweep") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise SweepError(f"{src}:{line}: not valid YAML "
-                         f"({getattr(exc, 'problem', None) or 'invalid YAML'})") from None
+    raw = read_yaml(src, "sweep", SweepError)
     if not isinstance(raw, dict):
         raise SweepError(f"{src}: expected a mapping with keys {list(SweepSpec.model_fields)}, "
                          f"got {type(raw).__name__}")
@@ -250,7 +237,7 @@ def _validation_line(src: Path, exc: ValidationError) -> str:
     elif err["type"] not in ("missing", "value_error") and not isinstance(err["input"], dict | list):
         msg += f" (got {err['input']!r})"
     more = f" [+{len(errs) - 1} more]" if len(errs) > 1 else ""
-    return one_line(f"{src}: {loc or '(top level)'}: {msg}{more}")
+    return f"{src}: {loc or '(top level)'}: {msg}{more}"
 
 
 class _Checker:
@@ -264,7 +251,7 @@ class _Checker:
         msg = str(exc)
         for text in overrides:
             msg = msg.replace(f"--set {text!r}: ", "")
-        return SweepError(one_line(f"{self.src}: {where}: {msg}"))
+        return SweepError(f"{self.src}: {where}: {msg}")
 
     def inputs(self, overrides: tuple[str, ...], where: str) -> RunInputs:
         if overrides not in self._cache:
