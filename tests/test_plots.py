@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import matplotlib.image as mpimg
-import matplotlib.pyplot as plt
 import pytest
+from figurekit import quick_and_closed  # noqa: F401 (autouse fixture)
 from offloadkit import write_offload_world
 
 from sim import plot_cli, plots
@@ -29,14 +29,6 @@ from sim.runner import run_scenario
 
 SCHEDULERS = ("cloud-only", "device-only", "spinn")
 BANDWIDTH = "network.bandwidth_mbps.value"
-
-
-@pytest.fixture(autouse=True)
-def _quick_and_closed(monkeypatch):
-    """Low resolution keeps the tests fast; every figure must be closed afterwards."""
-    monkeypatch.setattr(plots, "DPI", 60)
-    yield
-    assert plt.get_fignums() == []
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,11 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import unquote
 
-import matplotlib.pyplot as plt
 import pytest
 from enginekit import write_world
+from figurekit import quick_and_closed  # noqa: F401 (autouse fixture)
 from synthetic import make_profile
 
-from sim import plots
 from sim.cli import main
 from sim.report import ReportError, build_page, folder_kind, render, write_report
 from sim.report_cli import add_subcommand
@@ -28,14 +27,6 @@ from sim.report_cli import add_subcommand
 LABELS = ("small", "big")
 SEEDS = (5, 6)
 FIGURE = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
-
-
-@pytest.fixture(autouse=True)
-def _quick_and_closed(monkeypatch):
-    """Low resolution keeps the figures fast; every figure must be closed afterwards."""
-    monkeypatch.setattr(plots, "DPI", 50)
-    yield
-    assert plt.get_fignums() == []
 
 
 @pytest.fixture(scope="module")
