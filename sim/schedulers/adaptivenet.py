@@ -137,7 +137,8 @@ class AdaptiveNet(Scheduler):
             return current, note  # searching: keep the subnet meanwhile
         if not fits:
             search = a.profile.pool.search if a.profile.pool is not None else None
-            waited = now - (st.none_since or now)
+            assert st.none_since is not None  # set above whenever nothing fits
+            waited = now - st.none_since  # a launch at t = 0 has waited from 0.0, not unset
             if search is not None and not st.searched and waited >= self.research_after_s:
                 st.search_until = now + search.seconds
                 note = (f"nothing fits for {waited:.1f} s (x{rho:.2f}): re-search for "
