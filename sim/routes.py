@@ -12,10 +12,16 @@ frame itself from the split: the exits after the split in order, then the final 
 Without a threshold no exit head runs: device-only costs the variant's latency, and a split's
 device prefix is its ``device_ms`` minus the heads at or before it. Cloud-only (split
 ``"input"``) sends the camera frame (``upload_bytes``) and the server runs the whole variant.
+
+A variant or exit without per-sample outcomes of its own in a profile that has them (an
+AdaptiveNet search candidate) gets them from its ``top1`` by :func:`ranked_bits`; a profile
+without any outcomes draws correctness per frame as Bernoulli(``top1``). Nothing counts as
+always correct.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +113,25 @@ def _first_firing(profile: Profile, exits: list[ExitPoint], threshold: float) ->
     return first
 
 
+def ranked_bits(profile: Profile, key: str, top1: float) -> np.ndarray:
+    """Per-sample correctness of a variant or exit that has no outcomes of its own (an
+    AdaptiveNet search candidate, say), from its ``top1``: the ``round(top1 * n)`` easiest
+    samples are correct. A sample is easier the more measured outcomes answer it right (ties
+    broken by a fixed draw seeded with ``key``), so the new row keeps the joint behaviour of
+    the measured ones as far as its accuracy allows, and its accuracy is exactly ``top1``."""
+    out = profile.outcomes
+    assert out is not None
+    n = out.samples
+    ease = np.zeros(n, dtype=np.int64)
+    for bits in out.correct.values():
+        ease += np.frombuffer(bits.encode(), np.uint8) == 49
+    tie = np.random.default_rng(zlib.crc32(key.encode())).random(n)
+    order = np.lexsort((tie, -ease))
+    correct = np.zeros(n, dtype=bool)
+    correct[order[:int(round(top1 * n))]] = True
+    return correct
+
+
 def build_route(profile: Profile, variant: str, split: str | None, threshold: float | None,
                 server: Profile | None = None, upload_bytes: float | None = None) -> Route:
     """The route of one plan entry; RouteError naming what is wrong otherwise."""
@@ -122,14 +147,17 @@ def build_route(profile: Profile, variant: str, split: str | None, threshold: fl
     size = max(n, 1)
     early, final = _exits(profile)
     final_key = final.name if final is not None and _bits(profile, final.name) is not None else v.id
-    plain = _bits(profile, v.id)
     top1 = v.top1
 
-    def correct_of(key: str | None) -> np.ndarray:
-        bits = _bits(profile, key) if key is not None else None
-        if bits is None:
-            bits = plain
-        return bits if bits is not None else np.ones(size, dtype=bool)
+    exit_top1 = {e.name: e.top1 for e in prog.exits} if prog is not None else {}
+
+    def correct_of(key: str) -> np.ndarray:
+        bits = _bits(profile, key)
+        if bits is not None:
+            return bits
+        if n == 0:  # no per-sample outcomes: correctness is drawn per frame from ``top1``
+            return np.ones(size, dtype=bool)
+        return ranked_bits(profile, key, exit_top1.get(key, top1))
 
     if threshold is not None and n == 0:
         raise RouteError(f"{profile.family}: an exit threshold needs the profile's per-sample "
