@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from synthetic import make_profile
 
 from sim.profile import Outcomes, load_profile
@@ -41,3 +42,95 @@ def test_ranked_bits_prefer_samples_the_measured_variants_answer() -> None:
     assert build_route(prof, "b", None, None).correct == (True, False, False, False)
     # deterministic: the same key gives the same tie-break
     assert np.array_equal(ranked_bits(prof, "x", 0.75), ranked_bits(prof, "x", 0.75))
+
+
+# -- the server-slowdown trap ---------------------------------------------------------------
+def _trap_world(tmp: Path, **scenario: object) -> Path:
+    from offloadkit import write_offload_world
+    base: dict[str, object] = {
+        "duration_s": 6,
+        # the server's load steps from 0 to 0.8 at t = 1 s: the whole model takes 15 ms there
+        "server": {"name": "srv", "load": {"kind": "step", "steps": [[0, 0.0], [1, 0.8]]}},
+        "network": {"bandwidth_mbps": 8.0, "rtt_ms": 2.0},
+        "apps": [{"name": "a", "family": "p", "fps": 10}],
+    }
+    base.update(scenario)
+    return write_offload_world(tmp, base)
+
+
+def _cloud_only(view):  # type: ignore[no-untyped-def]
+    from sim.schedulers.base import AppPlan, Plan
+    return Plan({a.name: AppPlan("full", 1.0, "input", None, local_fallback=False)
+                 for a in view.apps})
+
+
+def test_a_timeout_lifts_the_server_estimate_so_answers_come_back(tmp_path: Path) -> None:
+    from enginekit import FixedScheduler
+
+    from sim.engine.world import Simulation
+    from sim.inputs import load_inputs
+    path = _trap_world(tmp_path)
+    sim = Simulation(load_inputs(path), FixedScheduler(_cloud_only))
+    seen: list[float] = []
+    orig = sim.monitors.observe_server_timeout
+
+    def spy(waited: float, scale: float) -> None:
+        orig(waited, scale)
+        seen.append(sim.monitors.server_slowdown)
+
+    sim.monitors.observe_server_timeout = spy  # type: ignore[method-assign]
+    res = sim.run()
+    rec = res.apps["a"].record
+    # Before t = 1 each frame takes 3 ms up + 1 ms + 3 ms server + 1 ms down = 8 ms. The frame
+    # of t = 1.0 is predicted 3 + 2 + 3 = 8 ms, so its deadline is 16 ms; the server needs
+    # 15 ms from 1.004, so at 1.016 it has waited 1.016 - 1.003 - 0.002 = 11 ms for 3 ms of
+    # profiled work: the slowdown is at least 11/3.
+    assert rec.timeouts == 1
+    assert seen == [pytest.approx(11 / 3, rel=1e-9)]
+    done = [(round(a, 9), round(f - a, 6)) for a, f, *_ in rec.frames]
+    assert done[:10] == [(round(0.1 * k, 9), 0.008) for k in range(10)]
+    # with 11/3 the deadline is 2 x (3 + 2 + 11) = 32 ms > 20 ms: every later frame is answered
+    late = [d for d in done if d[0] >= 2.05]
+    assert late == [(round(0.1 * k, 9), 0.02) for k in range(21, 60)]
+
+
+def test_a_probe_keeps_the_server_estimate_fresh_while_nothing_is_offloaded(
+        tmp_path: Path) -> None:
+    from enginekit import FixedScheduler
+
+    from sim.engine.world import Simulation
+    from sim.inputs import load_inputs
+    path = _trap_world(tmp_path, duration_s=30)
+    device_only = FixedScheduler({"a": ("full", 1.0)})
+    sim = Simulation(load_inputs(path), device_only)
+    sim.run()
+    # probes once a second from t = 1: est_k = 5 - 4 * 0.7^k after k probes at load 0.8
+    assert sim.monitors.server_slowdown == pytest.approx(5 - 4 * 0.7 ** 29, rel=1e-12)
+    assert sim.monitors.server_capacity == pytest.approx(0.2, rel=1e-3)
+
+
+def test_a_transfer_cut_by_its_timeout_charges_the_radio_for_what_it_sent(
+        tmp_path: Path) -> None:
+    from enginekit import FixedScheduler, simulate
+
+    from sim.metrics import compute_metrics
+    # 8 Mbit/s (1e6 B/s) until t = 1, then 0.8 Mbit/s; the estimate is still 8 at t = 1.0
+    path = _trap_world(tmp_path, duration_s=1.05, server={"name": "srv"},
+                       network={"bandwidth_mbps": {"kind": "step", "steps": [[0, 8.0], [1, 0.8]]},
+                                "rtt_ms": 2.0},
+                       device={"name": "dev", "memory_mb": 1000, "storage_read_mbps": 1e9,
+                               "power": {"idle_w": 0.0, "busy_w": 0.0, "radio_tx_w": 2.0,
+                                         "radio_j_per_byte": 1e-6}})
+    res = simulate(path, FixedScheduler(_cloud_only))
+    rec = res.apps["a"].record
+    # frames 0.0 .. 0.9: 3000 bytes in 3 ms each. The frame of t = 1.0 is predicted
+    # 3 + 2 + 3 = 8 ms (deadline 16 ms) but sends at 1e5 B/s: at 1.016 it has sent 1600 bytes
+    # in 16 ms, and the transfer is cancelled.
+    assert rec.timeouts == 1
+    assert rec.radio_s == pytest.approx(10 * 0.003 + 0.016, rel=1e-9)
+    assert rec.sent_bytes == pytest.approx(10 * 3000 + 1600, rel=1e-9)
+    assert res.link_busy_s == pytest.approx(rec.radio_s, rel=1e-9)
+    m = compute_metrics(res)
+    # radio energy: 2 W x 0.046 s + 1e-6 J/B x 31,600 B = 0.092 + 0.0316 J
+    assert m["apps"]["a"]["radio_energy_j"] == pytest.approx(0.1236, rel=1e-6)
+    assert m["overall"]["radio_s"] == pytest.approx(m["apps"]["a"]["radio_s"], rel=1e-6)

@@ -26,6 +26,7 @@ baselines) loses the frame instead (counted as failed).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ class Frame:
     """A frame after its device part, while it is offloaded (or finished locally)."""
 
     __slots__ = ("arrival", "sample", "route", "goal_ms", "state", "sent_at", "link_done",
-                 "at_server", "served_at", "fallback", "bern")
+                 "at_server", "served_at", "fallback", "bern", "server_scale")
 
     def __init__(self, arrival: float, sample: int, route: Route, goal_ms: float,
                  fallback: bool, bern: bool) -> None:
@@ -93,6 +94,8 @@ class Frame:
         self.served_at = 0.0
         self.fallback = fallback
         self.bern = bern
+        self.server_scale = 0.0
+        """profiled server seconds the deadline allowed for, before the slowdown estimate"""
 
 
 class AppRuntime:
@@ -109,6 +112,8 @@ class AppRuntime:
         self.record = AppRecord(spec.name)
         self.priority = spec.priority
         self.goal_ms = spec.goal_ms
+        self._goal_times: list[float] = [-math.inf]
+        self._goal_values: list[float] = [spec.goal_ms]
         self.period = 1.0 / spec.fps
         self.running = False
         self.variant: str | None = None  # loaded model
@@ -170,6 +175,19 @@ class AppRuntime:
         self.route = None
         self._waiting = None
 
+    def set_goal(self, goal_ms: float) -> None:
+        """The latency goal from now on; frames that arrived earlier keep theirs."""
+        self.goal_ms = goal_ms
+        self._goal_times.append(self.env.now)
+        self._goal_values.append(goal_ms)
+
+    def goal_at(self, arrival: float) -> float:
+        """The goal in force when a frame arrived (a change at that very instant applies)."""
+        times = self._goal_times
+        if len(times) == 1:
+            return self.goal_ms
+        return self._goal_values[bisect_right(times, arrival) - 1]
+
     def apply(self, variant: str | None, share: float, route: Route | None,
               local_fallback: bool = True) -> None:
         """Adopt a plan entry (``variant=None`` pauses the app and unloads its model)."""
@@ -205,9 +223,10 @@ class AppRuntime:
             rec.drop(arrival, 0.0, 1)
         self._flying.clear()
         self._local.clear()
-        for res in (self.ctx.link, self.ctx.server):
-            if res is not None:
-                res.cancel(self.name)
+        if self.ctx.link is not None:
+            self._charge_radio(self.ctx.link.cancel(self.name))
+        if self.ctx.server is not None:
+            self.ctx.server.cancel(self.name)
         self._link_frame = self._server_frame = None
         self._server_queue.clear()
 
@@ -359,7 +378,8 @@ class AppRuntime:
                 arrival = self._cur_arrival
                 correct = route.correct[s] if route.samples else r < route.top1 * 1e9
                 self.record.frames.append((arrival, now, correct, route.variant,
-                                           route.exit_used[s], False, False, self.goal_ms))
+                                           route.exit_used[s], False, False,
+                                           self.goal_at(arrival)))
                 cap = self._monitors.capacity_est * self.share
                 self._monitors.observe_local(self._est, now - job.started, job.work,
                                              now - arrival, job.work / (cap if cap > 1e-9 else 1e-9))
@@ -376,8 +396,8 @@ class AppRuntime:
 
     def _offload(self, route: Route, r: int, s: int) -> None:
         """The current frame leaves the device: send it (or hold it, or fall back)."""
-        frame = Frame(self._cur_arrival, s, route, self.goal_ms, self.local_fallback,
-                      r < route.top1 * 1e9)
+        frame = Frame(self._cur_arrival, s, route, self.goal_at(self._cur_arrival),
+                      self.local_fallback, r < route.top1 * 1e9)
         self._flying.add(frame)
         self._send(frame)
 
@@ -399,19 +419,26 @@ class AppRuntime:
         frame.sent_at = now
         self._link_frame = frame
         nbytes = frame.route.upload_bytes[frame.sample]
-        self.record.sent_bytes += nbytes
         server = self.ctx.server
         assert server is not None
-        bw = (mon.bandwidth_mbps or 0.0) * BYTES_PER_MBIT / (link.busy() + 1)
+        bw = (mon.bandwidth_at(now) or 0.0) * BYTES_PER_MBIT / (link.busy() + 1)
         mine = self._server_frame is not None
         ahead = len(self._server_queue) + mine
         others = server.busy() - mine
-        srv = frame.route.server_work * mon.server_slowdown * (ahead + 1) * (others + 1)
+        frame.server_scale = frame.route.server_work * (ahead + 1) * (others + 1)
+        srv = frame.server_scale * mon.server_slowdown_at(now)
         predicted = (nbytes / bw if bw > 0 else math.inf) + (mon.rtt_ms or 0.0) / 1000.0 + srv
         if predicted < math.inf:
             at(self.env, self.ctx.timeout_factor * predicted,
                lambda _e: self._deadline(frame), P_DEADLINE)
         link.submit(Job(self.name, nbytes, self._link_done))
+
+    def _charge_radio(self, job: Job | None) -> None:
+        """A transfer cut short (timeout, pause, exit): the radio sent what it sent."""
+        if job is None:
+            return
+        self.record.radio_s += job.share_time
+        self.record.sent_bytes += job.served
 
     def _link_done(self, job: Job) -> None:
         frame = self._link_frame
@@ -419,6 +446,7 @@ class AppRuntime:
         link = self.ctx.link
         assert frame is not None and link is not None
         self.record.radio_s += job.share_time
+        self.record.sent_bytes += job.work
         self.ctx.monitors.observe_transfer(job.work, job.share_time)
         frame.state = "up"
         frame.link_done = self.env.now
@@ -485,9 +513,13 @@ class AppRuntime:
     def _deadline(self, frame: Frame) -> None:
         if frame.state in ("done", "local"):
             return
+        mon = self.ctx.monitors
         if frame.state == "link":
             assert self.ctx.link is not None
-            self.ctx.link.cancel(self.name)
+            job = self.ctx.link.cancel(self.name)
+            self._charge_radio(job)
+            if job is not None:  # the bytes acknowledged so far measure the link
+                mon.observe_transfer(job.served, job.share_time)
             self._link_frame = None
         elif frame.state == "server":
             assert self.ctx.server is not None
@@ -495,6 +527,9 @@ class AppRuntime:
             self._server_frame = None
         elif frame.state == "queued":
             self._server_queue.remove(frame)
+        if frame.state in ("queued", "server"):  # no answer yet: the server is this slow at least
+            waited = self.env.now - frame.link_done - (mon.rtt_ms or 0.0) / 1000.0
+            mon.observe_server_timeout(waited, frame.server_scale)
         self.record.timeouts += 1
         self.ctx.on_link_trouble(self.name, "timeout")
         self._fail(frame, "timeout")

@@ -10,10 +10,17 @@
   each response; both EWMAs. The radio's state is known locally; after a timeout the server
   counts as unreachable until a probe (one per monitor period) gets an answer.
 - Server: slowdown, EWMA of measured / profiled server time of each job over its share of the
-  server; ``server_capacity`` is its inverse.
+  server; ``server_capacity`` is its inverse. A request that times out without an answer is
+  information too: the server took longer than the device waited (less the round trip), a
+  lower bound that lifts the estimate at once, so a server slower than the deadlines allow is
+  learnt within a few timeouts instead of never. When no job of any app finished on the server
+  during a monitor period and the server is reachable, a probe (a load report; its own cost is
+  not modelled) measures the server's capacity, so an estimate no longer goes stale while
+  nothing is offloaded. Probing goes beyond SPINN's paper, which learns only from requests.
 
-Estimates start from what a connection set-up would measure at t = 0. With ``oracle`` every
-field reports the truth at the decision instant instead (for upper-bound runs).
+Estimates start from what a connection set-up would measure at t = 0 (bandwidth, round trip
+and the server's capacity). With ``oracle`` every field reports the truth at the decision
+instant instead (for upper-bound runs), and offload deadlines use the truth as well.
 """
 
 from __future__ import annotations
@@ -53,6 +60,12 @@ class Monitors:
     server_slowdown: float = 1.0
     link_up: bool = True
     """radio connected and server believed reachable"""
+    server_seen: bool = False
+    """a server job finished (or a probe answered) since the last monitor period"""
+    true_bandwidth: Trace | None = None
+    """with ``oracle``: the link's true bandwidth (Mbit/s)"""
+    true_server: Trace | None = None
+    """with ``oracle``: the server's true capacity"""
 
     def __post_init__(self) -> None:
         self.capacity_est = max(0.0, 1.0 - self.load.value_at(0.0))
@@ -113,8 +126,25 @@ class Monitors:
         return {n: e.latency_ratio for n, e in self.apps.items() if e.latency_ratio is not None}
 
     # -- link and server ----------------------------------------------------------------------
-    def start_link(self, bandwidth_mbps: float, rtt_ms: float, up: bool) -> None:
+    def start_link(self, bandwidth_mbps: float, rtt_ms: float, up: bool,
+                   server_capacity: float = 1.0) -> None:
         self.bandwidth_mbps, self.rtt_ms, self.link_up = bandwidth_mbps, rtt_ms, up
+        if server_capacity > 0.0:
+            self.server_slowdown = 1.0 / server_capacity
+
+    def bandwidth_at(self, now: float) -> float | None:
+        """Bandwidth the device plans with (the truth under ``oracle``)."""
+        if self.oracle and self.true_bandwidth is not None:
+            return self.true_bandwidth.value_at(now)
+        return self.bandwidth_mbps
+
+    def server_slowdown_at(self, now: float) -> float:
+        """Server slowdown the device plans with (the truth under ``oracle`` while it is up)."""
+        if self.oracle and self.true_server is not None:
+            cap = self.true_server.value_at(now)
+            if cap > 0.0:
+                return 1.0 / cap
+        return self.server_slowdown
 
     def observe_transfer(self, nbytes: float, share_time_s: float) -> None:
         if share_time_s <= 0.0 or nbytes <= 0.0 or self.bandwidth_mbps is None:
@@ -127,8 +157,25 @@ class Monitors:
             self.rtt_ms += self.ewma * (rtt_s * 1000.0 - self.rtt_ms)
 
     def observe_server(self, share_time_s: float, work_s: float) -> None:
+        self.server_seen = True
         if work_s > 0.0 and share_time_s > 0.0:
             self.server_slowdown += self.ewma * (share_time_s / work_s - self.server_slowdown)
+
+    def observe_server_timeout(self, waited_s: float, scale_s: float) -> None:
+        """A request got no answer after ``waited_s`` at (or queued for) the server, where
+        ``scale_s`` profiled seconds were expected per unit of slowdown: the slowdown is at
+        least their ratio."""
+        if scale_s > 0.0 and waited_s > 0.0:
+            self.server_slowdown = max(self.server_slowdown, waited_s / scale_s)
+
+    def probe_server(self, capacity: float) -> None:
+        """A monitor period passed without a server answer: a probe reads its capacity (no
+        answer while it is down)."""
+        if self.server_seen:
+            self.server_seen = False
+            return
+        if capacity > 0.0:
+            self.server_slowdown += self.ewma * (1.0 / capacity - self.server_slowdown)
 
     @property
     def server_capacity(self) -> float:

@@ -56,10 +56,12 @@ def at(env: simpy.Environment, delay: float, callback: Callable[[Event], None],
 
 class Job:
     """Work (full-capacity seconds, or bytes on the link) for one owner; ``on_done(job)``
-    fires at completion. ``share_time`` is, once done, the integral of the job's share of
-    the resource over its life (its time-at-full-capacity equivalent, for the monitors)."""
+    fires at completion. ``share_time`` is, once done or cancelled, the integral of the job's
+    share of the resource over its life (its time-at-full-capacity equivalent, for the
+    monitors and the radio's energy); ``served`` the work it received (all of it once done)."""
 
-    __slots__ = ("owner", "work", "on_done", "weight", "finish_v", "started", "u0", "share_time")
+    __slots__ = ("owner", "work", "on_done", "weight", "finish_v", "started", "u0", "share_time",
+                 "served")
 
     def __init__(self, owner: str, work: float, on_done: Callable[[Job], None]) -> None:
         self.owner = owner
@@ -70,6 +72,7 @@ class Job:
         self.started = 0.0
         self.u0 = 0.0
         self.share_time = 0.0
+        self.served = 0.0
 
 
 class SharedProcessor:
@@ -149,20 +152,25 @@ class SharedProcessor:
         self._reschedule()
 
     def cancel(self, owner: str) -> Job | None:
-        """Abort an owner's running (or waiting) job; returns it (served work counts as done)."""
+        """Abort an owner's running (or waiting) job; returns it, with ``served`` and
+        ``share_time`` what it got so far (served work counts as done)."""
         waiting = self._future.pop(owner, None)
         if waiting is not None:
             if waiting[0] <= self._starts_at:
                 self._advance()
                 self._reschedule()
-            return waiting[1]
+            job = waiting[1]
+            job.served = job.share_time = 0.0
+            return job
         job = self.jobs.get(owner)
         if job is None:
             return None
         self._advance()
         del self.jobs[owner]
         left = (job.finish_v - self._v) * job.weight if job.weight > 0 else job.work
-        self._credit(owner, job.work - max(0.0, min(job.work, left)))
+        job.served = job.work - max(0.0, min(job.work, left))
+        job.share_time = (self._u - job.u0) * job.weight
+        self._credit(owner, job.served)
         self._reschedule()
         return job
 
@@ -290,6 +298,7 @@ class SharedProcessor:
             del jobs[owner]
             done[owner] = done.get(owner, 0.0) + job.work
             job.share_time = (u - job.u0) * job.weight
+            job.served = job.work
         self._deferred = True
         try:
             for job in finished:

@@ -90,7 +90,11 @@ class Simulation:
             self.link = Link(env, inputs.bandwidth, list(sc.network.outages), sc.network.rtt_ms)
             self.server = Server(env, inputs.server_load, list(sc.server.down))
             self.monitors.start_link(self.link.bandwidth_mbps.value_at(0.0), sc.network.rtt_ms,
-                                     self.link.radio_up(0.0) and self.server.up(0.0))
+                                     self.link.radio_up(0.0) and self.server.up(0.0),
+                                     self.server.capacity_now.value_at(0.0))
+            if sc.monitor.oracle:
+                self.monitors.true_bandwidth = self.link.bandwidth_mbps
+                self.monitors.true_server = self.server.capacity_now
         self.memory_budget = int(min(sc.device.memory_mb * 1e6, 2**62))
         self.storage_bps = sc.device.storage_read_mbps * 1e6
         ctx = EngineContext(
@@ -176,10 +180,11 @@ class Simulation:
             self.notes.pop(e.app, None)
             self._record(e.app, "", 0.0, None, None, "exit")
             return f"exit {e.app}"
+        assert e.value is not None  # validated: priority and goal events carry a value
         if e.action == "priority":
-            app.priority = float(e.value or 1.0)
+            app.priority = float(e.value)
             return f"priority {e.app}={e.value:g}" if app.running else None
-        app.goal_ms = float(e.value or app.goal_ms)
+        app.set_goal(float(e.value))
         return f"goal {e.app}={e.value:g}ms" if app.running else None
 
     def _monitor_tick(self, _e: object) -> None:
@@ -205,6 +210,8 @@ class Simulation:
         if mon.link_up and not radio:
             mon.link_up = False
             return "link lost"
+        if radio:
+            mon.probe_server(server.capacity_now.value_at(now))
         if not mon.link_up and radio and server.up(now):
             mon.link_up = True
             if not mon.bandwidth_mbps:  # never measured a live link: the probe measures it
