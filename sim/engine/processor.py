@@ -159,9 +159,9 @@ class SharedProcessor:
             if waiting[0] <= self._starts_at:
                 self._advance()
                 self._reschedule()
-            job = waiting[1]
-            job.served = job.share_time = 0.0
-            return job
+            later = waiting[1]
+            later.served = later.share_time = 0.0
+            return later
         job = self.jobs.get(owner)
         if job is None:
             return None
