@@ -134,3 +134,20 @@ def test_a_transfer_cut_by_its_timeout_charges_the_radio_for_what_it_sent(
     # radio energy: 2 W x 0.046 s + 1e-6 J/B x 31,600 B = 0.092 + 0.0316 J
     assert m["apps"]["a"]["radio_energy_j"] == pytest.approx(0.1236, rel=1e-6)
     assert m["overall"]["radio_s"] == pytest.approx(m["apps"]["a"]["radio_s"], rel=1e-6)
+
+
+def test_each_frame_keeps_the_goal_in_force_when_it_arrived(tmp_path: Path) -> None:
+    from enginekit import FixedScheduler, simulate, write_world
+    prof = make_profile("f", [("v", 1000, 50.0, 0.5)])
+    path = write_world(tmp_path, {
+        "duration_s": 1.5,
+        "apps": [{"name": "a", "family": "f", "fps": 10, "latency_goal_ms": 100}],
+        "events": [{"t": 0, "action": "launch", "app": "a"},
+                   {"t": 1.02, "action": "goal", "app": "a", "value": 30},
+                   {"t": 1.2, "action": "goal", "app": "a", "value": 20}],
+    }, {"f": prof})
+    res = simulate(path, FixedScheduler({"a": ("v", 1.0)}))
+    goals = {round(a, 6): g for a, _f, _c, _v, _e, _o, _b, g in res.apps["a"].record.frames}
+    # the frame of t = 1.0 runs 1.0 .. 1.05, across the change at 1.02: it keeps 100 ms; the
+    # frame of t = 1.2 arrives at the instant of the second change and gets it
+    assert goals[1.0] == 100 and goals[1.1] == 30 and goals[1.2] == 20 and goals[1.4] == 20
