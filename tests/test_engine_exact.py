@@ -69,8 +69,10 @@ def test_latest_frame_semantics_drop_the_older_waiting_frames(tmp_path):
         "events": launch("a")}, {"p": prof})
     res = simulate(path, FixedScheduler({"a": ("v0", 1.0)}))
     # frame 0 done at .25; frames 1,2 waited -> 1 dropped, 2 (t=.2) runs to .5;
-    # frames 3,4,5 -> 5 (t=.5) runs to .75; 6,7 -> 7 (t=.7) runs to 1.0 = end (unfinished)
-    assert frames(res, "a") == [(0.0, 0.25), (0.2, 0.5), (0.5, 0.75)]
+    # frames 3,4,5 -> 5 (t=.5) runs to .75; 6,7 -> 7 (t=.7) runs to 1.0 = the end, which
+    # counts (a completion at the instant an app stops counts); the frame of t = 1.0 is
+    # outside the run
+    assert frames(res, "a") == [(0.0, 0.25), (0.2, 0.5), (0.5, 0.75), (0.7, 1.0)]
     rec = res.apps["a"].record
     assert rec.arrived == 10  # t = 0.0 .. 0.9
     assert rec.arrived == len(rec.finish) + rec.dropped

@@ -151,3 +151,44 @@ def test_each_frame_keeps_the_goal_in_force_when_it_arrived(tmp_path: Path) -> N
     # the frame of t = 1.0 runs 1.0 .. 1.05, across the change at 1.02: it keeps 100 ms; the
     # frame of t = 1.2 arrives at the instant of the second change and gets it
     assert goals[1.0] == 100 and goals[1.1] == 30 and goals[1.2] == 20 and goals[1.4] == 20
+
+
+@pytest.mark.parametrize("fps,work_ms", [(10, 100.0), (30, 1000 / 30), (30, 50.0), (7, 1000 / 7)])
+def test_ties_fall_the_same_way_at_any_time_scale(tmp_path: Path, fps: float,
+                                                   work_ms: float) -> None:
+    """Device time equal to the frame period: every completion ties with an arrival, and the
+    last one with the exit. Shifted by 20,000 s or 10^6 s the run must be the same run."""
+    from enginekit import FixedScheduler, simulate, write_world
+    prof = make_profile("f", [("v", 1000, work_ms, 0.5)])
+    runs = []
+    for i, launch in enumerate((0.0, 0.1, 20_000.0, 1_000_000.0)):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        path = write_world(folder, {
+            "duration_s": launch + 4,
+            "apps": [{"name": "a", "family": "f", "fps": fps}],
+            "events": [{"t": launch, "action": "launch", "app": "a"},
+                       {"t": launch + 3, "action": "exit", "app": "a"}]}, {"f": prof})
+        rec = simulate(path, FixedScheduler({"a": ("v", 1.0)})).apps["a"].record
+        runs.append(([round(a - launch, 6) for a in rec.arrival], rec.dropped, rec.arrived))
+    assert all(r == runs[0] for r in runs[1:]), runs
+    done, dropped, arrived = runs[0]
+    assert arrived == len(done) + dropped
+    if work_ms * fps == pytest.approx(1000):
+        # every frame runs; the last finishes exactly as the app exits and counts, and the
+        # one arriving then is dropped
+        assert done == [pytest.approx(k / fps, abs=1e-6) for k in range(3 * fps)]
+        assert dropped == 1
+
+
+def test_forget_from_uncounts_lost_frames_at_or_after_the_end() -> None:
+    from sim.engine.records import AppRecord
+    rec = AppRecord("a")
+    rec.arrived = 9
+    rec.drop(0.1, 0.1, 3)           # 0.1, 0.2, 0.3
+    rec.drop(0.7, 0.1, 4)           # 0.7, 0.8, 0.9, 1.0
+    rec.drop(1.0, 0.0, 1, "failed")
+    rec.drop(1.2, 0.0, 1)
+    rec.forget_from(1.0 - 1e-11)
+    assert rec.lost == [(0.1, 0.1, 3, "dropped"), (0.7, 0.1, 3, "dropped")]
+    assert (rec.dropped, rec.failed, rec.arrived) == (6, 0, 6)

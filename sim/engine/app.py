@@ -42,6 +42,7 @@ from sim.engine.multicore import MultiCoreProcessor
 from sim.engine.processor import Job, SharedProcessor, at
 from sim.engine.records import AppRecord
 from sim.engine.server import Server
+from sim.engine.ties import TIE_REL, tie_s
 from sim.profile import Profile
 from sim.routes import Route
 from sim.scenario import AppSpec
@@ -160,13 +161,17 @@ class AppRuntime:
         self.target = None
         self.route = None
 
-    def exit(self) -> None:
-        """Stop: every frame in flight or waiting counts as dropped."""
+    def exit(self, end: bool = False) -> None:
+        """Stop: every frame in flight or waiting counts as dropped. At the ``end`` of the
+        run, frames arriving at that instant are outside the run and not counted at all."""
         if not self.running:
             return
         now = self.env.now
+        self._settle(now)
         self._abandon()
         self._drop_pending(now)
+        if end:
+            self.record.forget_from(now - tie_s(now))
         self.ctx.device.forget(self.name)
         self.record.active_s += now - self._launched_at
         self.running = False
@@ -186,7 +191,7 @@ class AppRuntime:
         times = self._goal_times
         if len(times) == 1:
             return self.goal_ms
-        return self._goal_values[bisect_right(times, arrival) - 1]
+        return self._goal_values[bisect_right(times, arrival + tie_s(arrival)) - 1]
 
     def apply(self, variant: str | None, share: float, route: Route | None,
               local_fallback: bool = True) -> None:
@@ -199,11 +204,28 @@ class AppRuntime:
         self.route = route
         self.local_fallback = local_fallback
         if variant is None:  # pausing unloads the model: what is in flight is lost
+            self._settle(self.env.now)
             self._abandon()
             self.variant = None
             self._stalled_until = -math.inf
             return
         self._kick()
+
+    def _settle(self, now: float) -> None:
+        """Before the app stops: whatever completes at this very instant (within the tie of
+        :mod:`sim.engine.ties`) completes, whichever way the rounding ordered it."""
+        tie = tie_s(now)
+        name = self.name
+        if self._dev_busy and not self._device.is_waiting(name):
+            self._device.finish_if_due(name, tie)
+        for res, busy in ((self.ctx.link, self._link_frame), (self.ctx.server, self._server_frame)):
+            if res is not None and busy is not None:
+                res.finish_if_due(name, tie)
+        link = self.ctx.link
+        if link is not None:
+            for frame in sorted(self._flying, key=lambda f: f.arrival):
+                if frame.state == "down" and frame.served_at + link.rtt_s / 2.0 <= now + tie:
+                    self._respond(frame)
 
     def _abandon(self) -> None:
         """Drop the frame on the device and every frame past it (held, sent, finishing
@@ -233,7 +255,8 @@ class AppRuntime:
     # -- camera ------------------------------------------------------------------------------
     def _drop_pending(self, now: float) -> None:
         # frames strictly before ``now`` arrived; one consumed at ``now`` itself counts too
-        n = max(self._next, int(math.ceil((now - self._t0) / self.period - _ARRIVAL_EPS)))
+        eps = max(_ARRIVAL_EPS, tie_s(now) / self.period)
+        n = max(self._next, int(math.ceil((now - self._t0) / self.period - eps)))
         if n > self._next:
             self.record.drop(self._t0 + self._next * self.period, self.period, n - self._next)
             self._next = n
@@ -273,7 +296,8 @@ class AppRuntime:
         if route.cloud and (self._link_frame is not None or self._server_queue):
             return
         t0, period = self._t0, self.period
-        n = int((now - t0) / period + _ARRIVAL_EPS) + 1
+        eps = (now * TIE_REL if now > 1.0 else TIE_REL) / period  # tie_s(now), inlined
+        n = int((now - t0) / period + (eps if eps > _ARRIVAL_EPS else _ARRIVAL_EPS)) + 1
         pending = n - self._next
         if pending <= 0:  # the next frame (index n) has not arrived: start it when it does
             idx = n

@@ -156,6 +156,30 @@ class MultiCoreProcessor:
         self.cancel(owner)
         self.weights.pop(owner, None)
 
+    def finish_if_due(self, owner: str, within_s: float) -> bool:
+        """As :meth:`SharedProcessor.finish_if_due`."""
+        job = self.jobs.get(owner)
+        if job is None:
+            return False
+        self._advance()
+        r = self._rate.get(owner, 0.0)
+        if r <= 0.0 or self._left[owner] / r > within_s:
+            return False
+        del self.jobs[owner]
+        left = self._left.pop(owner)
+        if left > 0.0:
+            d = self.demand.get(owner, 1.0)
+            self._done[owner] = self._done.get(owner, 0.0) + left * d / self.cores
+        self._rate.pop(owner)
+        self._alloc.pop(owner)
+        self._deferred = True
+        try:
+            job.on_done(job)
+        finally:
+            self._deferred = False
+        self._reschedule()
+        return True
+
     def rate(self, owner: str) -> float:
         """Current speed of an owner's job as a fraction of its profiled speed (0 if none)."""
         self._advance()

@@ -179,6 +179,31 @@ class SharedProcessor:
         self.cancel(owner)
         self.weights.pop(owner, None)
 
+    def finish_if_due(self, owner: str, within_s: float) -> bool:
+        """Complete the owner's running job now if it would complete within ``within_s``
+        (the same instant, see :mod:`sim.engine.ties`); True if it did."""
+        job = self.jobs.get(owner)
+        if job is None:
+            return False
+        self._advance()
+        cap = self.capacity()
+        if cap <= 0.0 or job.weight <= 0.0:
+            return False
+        left = (job.finish_v - self._v) * (self._w / cap if self.work_conserving else 1.0 / cap)
+        if left > within_s:
+            return False
+        del self.jobs[owner]
+        self._credit(owner, job.work)
+        job.share_time = (self._u - job.u0) * job.weight
+        job.served = job.work
+        self._deferred = True
+        try:
+            job.on_done(job)
+        finally:
+            self._deferred = False
+        self._reschedule()
+        return True
+
     def rate(self, owner: str) -> float:
         """Current service rate of an owner's job (0 if none)."""
         job = self.jobs.get(owner)

@@ -6,6 +6,7 @@ Rows are plain tuples while the run goes (cheap to append) and become named rows
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -77,6 +78,31 @@ class AppRecord:
         else:
             self.dropped += count
         self.lost.append((first_s, spacing_s, count, why))
+
+    def forget_from(self, t: float) -> None:
+        """Un-count the lost frames arriving at ``t`` or later (the end of the run: they
+        arrived outside it)."""
+        kept = []
+        for first, spacing, count, why in self.lost:
+            if first + (count - 1) * spacing < t:
+                n = count  # all inside (also every run of spacing 0 that starts inside)
+            elif first >= t:
+                n = 0
+            else:  # spacing > 0: the frames before t, checked against the same sums
+                n = min(count, max(0, int(math.ceil((t - first) / spacing))))
+                while n > 0 and first + (n - 1) * spacing >= t:
+                    n -= 1
+                while n < count and first + n * spacing < t:
+                    n += 1
+            gone = count - n
+            if why == "failed":
+                self.failed -= gone
+            else:
+                self.dropped -= gone
+            self.arrived -= gone
+            if n > 0:
+                kept.append((first, spacing, n, why))
+        self.lost = kept
 
     def lost_rows(self) -> list[tuple[float, str]]:
         """(arrival s, why) of every lost frame, in arrival order."""
