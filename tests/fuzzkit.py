@@ -1,16 +1,21 @@
-"""Fuzzing the shipped input files: mutate a scenario, profile, sweep or trace file, run it
-through validation and a short simulation, and sort the outcome.
+"""Fuzzing the inputs: mutate a shipped scenario, profile, sweep or trace file (the mutate
+family), or generate an adversarial scenario from scratch (the generate family,
+:mod:`fuzz_strategies`), run it through validation and a short simulation, and sort the
+outcome.
 
-An outcome is ``accepted`` (it ran; every metric finite, every frame's invariants held),
-``rejected`` (a one-line error of one of the tool's own error classes, exit 2 in the CLI) or
-anything else (a traceback, a NaN, a broken invariant, a hang), which is a bug.
+An outcome is ``accepted`` (it ran; every metric finite, every invariant of
+:func:`fuzz_strategies.check_facts` held), ``rejected`` (a one-line error of one of the
+tool's own error classes, exit 2 in the CLI) or anything else (a traceback, a NaN, a broken
+invariant, a hang, a memory error), which is a bug.
 
-    python tests/fuzzkit.py --cases 10000        # by hand: counts per kind and outcome
+    python tests/fuzzkit.py --cases 10000                  # both families: counts per kind
+    python tests/fuzzkit.py --cases 300 --family generate --report gen.json
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from fuzz_strategies import STRATEGIES, check_facts, facts_of, frames_from_rows, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM_CAP_S = 2.0
@@ -46,6 +52,23 @@ TRACE_TOKENS = ("nan", "inf", "-1", "1e300", "abc", "\x00", "é", "", "1,2", "-i
 class Outcome:
     kind: str  # accepted | rejected | other
     detail: str = ""
+    strategy: str = ""
+    """the generated family's strategy ("" for a mutant)"""
+    case: str = ""
+    """the generated scenario as YAML (a reproducer)"""
+
+
+def failure_class(detail: str) -> str:
+    """The class of an 'other' outcome: the invariant's name, 'hang', or the exception type
+    and the place it was raised."""
+    if detail.startswith("invariant: "):
+        parts = detail.split(": ")
+        return f"invariant {parts[2]}" if len(parts) > 3 else "invariant"
+    if detail.startswith("hang"):
+        return "hang"
+    if detail.startswith("error not one line"):
+        return "error not one line"
+    return detail.split(": ")[0]
 
 
 # -- files -------------------------------------------------------------------------------
@@ -251,20 +274,24 @@ def _capped(raw: Any) -> Any:
     return raw
 
 
+ROWS_LIMIT = 200_000
+"""Runs with at most this many frames are checked on ``RunResult.frames()`` rows (what
+frames.csv holds); longer ones on the records those rows expand (runs of lost frames)."""
+
+
 def check_run(inputs: Any) -> None:
-    """Simulate every scheduler of the inputs; AssertionError when a metric is not finite
-    or a frame breaks an invariant."""
+    """Simulate every scheduler of the inputs; AssertionError ``label: invariant: what``
+    when a metric is not finite or the run breaks an invariant (fuzz_strategies)."""
     from sim.metrics import compute_metrics
     from sim.runner import run_inputs
 
     for res in run_inputs(inputs):
         _finite(res.metrics, res.label)
         compute_metrics(res.engine)
-        for name, app in res.engine.apps.items():
-            rec = app.record
-            for a, f in zip(rec.arrival, rec.finish):
-                assert math.isfinite(a) and math.isfinite(f) and 0 <= a <= f + 1e-9, \
-                    f"{res.label}: app {name}: frame arrival {a} finish {f}"
+        facts = facts_of(res)
+        if sum(f[4] for f in facts.frames) <= ROWS_LIMIT:
+            facts = dataclasses.replace(facts, frames=frames_from_rows(res.frames()))
+        check_facts(facts)
 
 
 def _finite(node: Any, where: str) -> None:
@@ -276,6 +303,12 @@ def _finite(node: Any, where: str) -> None:
             _finite(v, f"{where}[{i}]")
     elif isinstance(node, float):
         assert not math.isnan(node), f"NaN in metrics at {where}"
+
+
+def _sorted_exception(exc: BaseException) -> Outcome:
+    tb = traceback.extract_tb(exc.__traceback__)[-1]
+    return Outcome("other", f"{type(exc).__name__} at {Path(tb.filename).name}:"
+                            f"{tb.lineno}: {str(exc)[:200]}")
 
 
 def _scenario_case(path: Path) -> None:
@@ -325,8 +358,6 @@ def _absolute_trace_paths(node: Any, base: Path) -> Any:
 
 
 def _only(inputs: Any, label: str) -> Any:
-    import dataclasses
-
     sc = inputs.scenario
     keep = [s for s in sc.schedulers if s.key == label]
     return dataclasses.replace(inputs, scenario=sc.model_copy(update={"schedulers": keep}))
@@ -383,12 +414,7 @@ def run_case(box: Sandbox, kind: str, src: Path, rng: Any) -> Outcome:
             if isinstance(mutant, str) else mutant
     dest = box.replace(src, mutant)
     users = [box._dest(s) for s in _users(kind, src)] if kind in ("profile", "trace") else []
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, CASE_LIMIT_S)
-    quiet = warnings.catch_warnings()
-    quiet.__enter__()
-    warnings.simplefilter("ignore")  # mutants are meant to be implausible
-    try:
+    def check() -> None:
         if kind == "scenario":
             _scenario_case(dest)
         elif kind == "sweep":
@@ -402,9 +428,26 @@ def run_case(box: Sandbox, kind: str, src: Path, rng: Any) -> Outcome:
         else:
             for sc in users[:1]:
                 _scenario_case(sc)
+
+    try:
+        return _sorted(check, f"{kind} {src.name}", CASE_LIMIT_S)
+    finally:
+        box.restore(src)
+
+
+def _sorted(check: Any, what: str, limit_s: float) -> Outcome:
+    """Run ``check()`` (warnings off: the inputs are meant to be implausible) for at most
+    ``limit_s`` wall seconds; its outcome."""
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit_s)
+    quiet = warnings.catch_warnings()
+    quiet.__enter__()
+    warnings.simplefilter("ignore")
+    try:
+        check()
         return Outcome("accepted")
     except _Hang:
-        return Outcome("other", f"hang over {CASE_LIMIT_S:g} s: {kind} {src.name}")
+        return Outcome("other", f"hang over {limit_s:g} s: {what}")
     except clean_errors() as exc:
         msg = str(exc)
         if "\n" in msg or not msg:
@@ -413,17 +456,51 @@ def run_case(box: Sandbox, kind: str, src: Path, rng: Any) -> Outcome:
     except AssertionError as exc:
         return Outcome("other", f"invariant: {exc}")
     except Exception as exc:  # noqa: BLE001 (sorting every failure is the point)
-        tb = traceback.extract_tb(exc.__traceback__)[-1]
-        return Outcome("other", f"{type(exc).__name__} at {Path(tb.filename).name}:"
-                                f"{tb.lineno}: {str(exc)[:200]}")
+        return _sorted_exception(exc)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
         quiet.__exit__(None, None, None)
-        box.restore(src)
+
+
+def dump_case(raw: Any) -> str:
+    """A generated scenario as YAML, ``profiles_dir`` relative to the scenarios/ folder, so
+    the text saved there reproduces the case."""
+    raw = {**raw, "profiles_dir": "../profiles"}
+    return yaml.safe_dump(raw, sort_keys=False, default_flow_style=None, width=100)
+
+
+def run_generated_case(rng: Any, strategy: str | None = None,
+                       limit_s: float = CASE_LIMIT_S) -> Outcome:
+    """Generate a scenario (a strategy of :data:`fuzz_strategies.STRATEGIES`, drawn when not
+    given), validate it, run it under each of its schedulers and check every run; the sorted
+    outcome carries the strategy and the scenario's YAML."""
+    from sim.inputs import load_inputs
+
+    strategy = strategy or rng.choice(sorted(STRATEGIES))
+    try:
+        raw = generate(strategy, rng, SIM_CAP_S)
+    except Exception as exc:  # noqa: BLE001 (a generator fault is reported, not hidden)
+        out = _sorted_exception(exc)
+        return Outcome("other", f"generator {strategy}: {out.detail}", strategy)
+    case = dump_case(raw)
+    out = _sorted(lambda: check_run(load_inputs(raw)), f"generated {strategy}", limit_s)
+    return dataclasses.replace(out, strategy=strategy, case=case)
 
 
 KINDS = ("scenario", "profile", "sweep", "trace")
+FAMILIES = ("mutate", "generate", "all")
+
+
+def _limit_memory(gb: float) -> None:
+    """Cap this process's address space, so a case that allocates without bound fails with
+    a MemoryError instead of taking the machine's memory."""
+    import resource
+
+    limit = int(gb * 2**30)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,39 +509,71 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    ap = argparse.ArgumentParser(description="fuzz the shipped input files; print counts")
+    ap = argparse.ArgumentParser(description="fuzz the inputs (mutated shipped files, "
+                                             "generated scenarios); print counts")
     ap.add_argument("--cases", type=int, default=1000, help="cases in all")
     ap.add_argument("--seed", type=int, default=0, help="random seed of the mutations")
-    ap.add_argument("--kind", choices=KINDS, action="append", help="only these file kinds")
+    ap.add_argument("--family", choices=FAMILIES, default="all",
+                    help="mutate shipped files, generate scenarios, or both (default)")
+    ap.add_argument("--kind", choices=KINDS, action="append",
+                    help="only these file kinds (mutate family)")
+    ap.add_argument("--strategy", choices=sorted(STRATEGIES), action="append",
+                    help="only these strategies (generate family)")
+    ap.add_argument("--memory-gb", type=float, default=8.0,
+                    help="address-space cap of this process (a MemoryError beyond it)")
     ap.add_argument("--report", type=Path, help="write counts and every 'other' as JSON")
     args = ap.parse_args(argv)
-    kinds = args.kind or list(KINDS)
+    if args.memory_gb > 0:
+        _limit_memory(args.memory_gb)
+    slots: list[tuple[str, str]] = []
+    if args.family in ("mutate", "all"):
+        slots += [("mutate", k) for k in args.kind or KINDS]
+    if args.family in ("generate", "all"):
+        slots += [("generate", s) for s in args.strategy or sorted(STRATEGIES)]
     counts: Counter[tuple[str, str]] = Counter()
+    classes: Counter[tuple[str, str]] = Counter()
     others: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        box = Sandbox(Path(tmp))
-        files = {k: shipped(k) for k in kinds}
+        box = Sandbox(Path(tmp)) if any(f == "mutate" for f, _ in slots) else None
+        files = {k: shipped(k) for f, k in slots if f == "mutate"}
         for case in tqdm(range(args.cases), unit="case"):
-            kind = kinds[case % len(kinds)]
+            family, kind = slots[case % len(slots)]
             rng = random.Random(args.seed * 1_000_003 + case)
-            src = rng.choice(files[kind])
-            out = run_case(box, kind, src, rng)
+            if family == "mutate":
+                assert box is not None
+                src = rng.choice(files[kind])
+                out = run_case(box, kind, src, rng)
+                where = {"file": src.name}
+            else:
+                out = run_generated_case(rng, kind)
+                where = {"scenario": out.case}
             counts[kind, out.kind] += 1
             if out.kind == "other":
-                others.append({"case": case, "kind": kind, "file": src.name,
-                               "detail": out.detail})
-    for kind in kinds:
+                cls = failure_class(out.detail)
+                classes[kind, cls] += 1
+                others.append({"case": case, "family": family, "kind": kind, "class": cls,
+                               "detail": out.detail, **where})
+    for _, kind in slots:
         row = {o: counts[kind, o] for o in ("accepted", "rejected", "other")}
-        print(f"{kind:9s} " + "  ".join(f"{k} {v}" for k, v in row.items()))
+        print(f"{kind:16s} " + "  ".join(f"{k} {v}" for k, v in row.items()))
     total = {o: sum(v for (_, ok), v in counts.items() if ok == o)
              for o in ("accepted", "rejected", "other")}
-    print("all       " + "  ".join(f"{k} {v}" for k, v in total.items()))
+    print(f"{'all':16s} " + "  ".join(f"{k} {v}" for k, v in total.items()))
+    by_class: Counter[str] = Counter()
+    for (_, cls), v in classes.items():
+        by_class[cls] += v
+    for cls, v in by_class.most_common():
+        per = ", ".join(f"{k} {n}" for (k, c), n in sorted(classes.items()) if c == cls)
+        print(f"  {v:4d}  {cls}  ({per})")
     for o in others[:50]:
-        print(f"  case {o['case']} {o['kind']} {o['file']}: {o['detail']}")
+        print(f"  case {o['case']} {o['kind']} {o.get('file', '')}: {o['detail']}")
     if args.report:
-        args.report.write_text(json.dumps({"counts": total, "by_kind": {
-            f"{k}/{o}": v for (k, o), v in sorted(counts.items())}, "other": others},
-            indent=1))
+        args.report.write_text(json.dumps({
+            "counts": total,
+            "by_kind": {f"{k}/{o}": v for (k, o), v in sorted(counts.items())},
+            "by_class": dict(by_class.most_common()),
+            "by_kind_class": {f"{k}/{c}": v for (k, c), v in sorted(classes.items())},
+            "other": others}, indent=1))
     return 1 if total["other"] else 0
 
 
