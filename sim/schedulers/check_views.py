@@ -7,6 +7,7 @@ server and a link), supernet and elastified ones are built here.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,7 +32,7 @@ from sim.profile import (
 )
 from sim.schedulers.base import AppView, SystemView
 
-__all__ = ["KINDS", "view_of_kind"]
+__all__ = ["EXTREMES", "KINDS", "extreme_views", "view_of_kind"]
 
 KINDS = ("multi_capacity", "progressive", "supernet", "elastified")
 """profile kinds :func:`view_of_kind` builds"""
@@ -129,3 +130,29 @@ def view_of_kind(kind: str, n_apps: int = 3) -> SystemView:
     if kind == "elastified":
         return _view([_app(f"e{k}", _elastified(f"efam{k}"), 25.0) for k in range(n_apps)])
     raise ValueError(f"unknown profile kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+EXTREMES: dict[str, dict[str, tuple[float, ...]]] = {
+    "priorities-mixed": {"priority": (1e308, 1e-300, 1.0, 5e-324, 1e6, 1e-6)},
+    "priorities-huge": {"priority": (1e308,)},
+    "priorities-tiny": {"priority": (5e-324,)},
+    "fps-extreme": {"fps": (1e-6, 1e6, 1000.0)},
+    "goals-tiny": {"latency_goal_ms": (1e-310,)},
+    "goals-huge": {"latency_goal_ms": (1e308,)},
+    "goals-mixed": {"latency_goal_ms": (1e-310, 1e308, 0.01, 3.6e6)},
+}
+"""Views of extreme values every built-in must plan for: a field of each app set to the
+values given, in turn (app k gets ``values[k % len(values)]``). No scenario holds most of
+them (validation keeps priorities, fps and goals in physical ranges), but a scheduler is a
+library too, and its sums, ratios and grids must not overflow, underflow or hang."""
+
+
+def extreme_views(view: SystemView) -> dict[str, SystemView]:
+    """``view`` with each row of :data:`EXTREMES` applied, labelled ``extreme-<row>``."""
+    out = {}
+    for label, fields in EXTREMES.items():
+        apps = tuple(dataclasses.replace(a, **{f: vals[k % len(vals)]  # type: ignore[arg-type]
+                                               for f, vals in fields.items()})
+                     for k, a in enumerate(view.apps))
+        out[f"extreme-{label}"] = dataclasses.replace(view, apps=apps)
+    return out

@@ -6,18 +6,26 @@ run the same checks over every registered scheduler.
 The scheduler is created with its default parameters and asked to decide on synthetic views
 (for multi-capacity profiles: one app, six apps with ample memory, six with a random budget,
 tight memory, low capacity; for a scheduler that declares ``kinds``: each kind ample, tight
-and at low capacity). Every plan must name only running apps, use variants of their
-profiles, give shares in (0, 1] summing to at most 1 and fit the memory budget
-(``weight_bytes + peak_activation_bytes`` of each chosen variant); the same view must give
-the same plan, from the same instance and from a fresh one; ``decide`` must leave the view
-untouched; and with ample memory something must run. A ``stateful`` scheduler gets a fresh
-instance per view, and replaying the same views must give the same plans.
+and at low capacity), then on the ample views with extreme values
+(:data:`sim.schedulers.check_views.EXTREMES`: priorities from 5e-324 to 1e308 mixed, fps
+from 1e-6 to 1e6, latency goals from 1e-310 to 1e308 ms). Every plan must pass the engine's
+own checks (``sim.engine.world``): name only running apps, each with an ``AppPlan`` of a
+variant of its profile, a share that is a number in (0, 1] (1 + 1e-9 allowed for rounding),
+shares summing to at most 1 + 1e-6, a split and threshold that make a route (a split only
+with a server), notes only for running apps, ``wake_at_s`` a finite time not before the
+view's; and it must fit the memory budget (``weight_bytes + peak_activation_bytes`` of each
+chosen variant), which the engine would refuse. The same view must give the same plan, from
+the same instance and from a fresh one; ``decide`` must leave the view untouched; and with
+ample memory something must run. A ``stateful`` scheduler gets a fresh instance per view,
+and replaying the same views must give the same plans.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import numbers
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,11 +35,19 @@ from pydantic import BaseModel
 
 from sim.bench_decisions import synthetic_view
 from sim.plugins import exception_line
-from sim.schedulers.base import Plan, Scheduler, SystemView
-from sim.schedulers.check_views import KINDS, view_of_kind
+from sim.routes import RouteError, build_route
+from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
+from sim.schedulers.check_views import KINDS, extreme_views, view_of_kind
 from sim.schedulers.registry import SchedulerError, get_scheduler, list_schedulers
 
-__all__ = ["SchedulerCheckError", "check_plan", "check_scheduler", "contract_views", "main"]
+__all__ = ["SHARE_SLACK", "SUM_SLACK", "SchedulerCheckError", "check_plan", "check_scheduler",
+           "contract_views", "extreme_contract_views", "main"]
+
+
+SHARE_SLACK = 1e-9
+"""a share may exceed 1 by this much (rounding), as the engine allows"""
+SUM_SLACK = 1e-6
+"""the shares of a plan may sum to 1 + this much, as the engine allows"""
 
 
 class SchedulerCheckError(AssertionError):
@@ -69,8 +85,20 @@ def contract_views(kinds: frozenset[str] | None = None) -> dict[str, SystemView]
                for k, v in base.items()}}
 
 
+def extreme_contract_views(kinds: frozenset[str] | None = None) -> dict[str, SystemView]:
+    """The ample views of :func:`contract_views` with extreme values
+    (:func:`sim.schedulers.check_views.extreme_views`)."""
+    if kinds is None or "multi_capacity" in kinds:
+        return extreme_views(contract_views(kinds)["six-apps"])
+    views = contract_views(kinds)
+    return {f"{kind}-{label}": v
+            for kind in sorted(set(kinds) & set(KINDS))
+            for label, v in extreme_views(views[kind]).items()}
+
+
 def check_plan(plan: object, view: SystemView) -> None:
-    """SchedulerCheckError unless ``plan`` is a valid plan for ``view``."""
+    """SchedulerCheckError unless ``plan`` is a valid plan for ``view`` (the engine's checks,
+    and memory within the budget)."""
     if not isinstance(plan, Plan):
         raise SchedulerCheckError(f"decide returned {type(plan).__name__}, not a Plan")
     names = {a.name for a in view.apps}
@@ -79,15 +107,36 @@ def check_plan(plan: object, view: SystemView) -> None:
         raise SchedulerCheckError(f"plan names apps that are not running: {unknown}")
     used = 0
     for name, ap in plan.apps.items():
-        variants = {v.id: v for v in view.app(name).profile.variants}
+        if not isinstance(ap, AppPlan):
+            raise SchedulerCheckError(f"{name}: {type(ap).__name__}, not an AppPlan")
+        app = view.app(name)
+        variants = {v.id: v for v in app.profile.variants}
         if ap.variant not in variants:
             raise SchedulerCheckError(f"{name}: unknown variant {ap.variant!r}")
         used += _needs(variants[ap.variant])
-        if not 0 < ap.share <= 1:
-            raise SchedulerCheckError(f"{name}: share {ap.share} outside (0, 1]")
-    total = sum(ap.share for ap in plan.apps.values())
-    if total > 1 + 1e-9:
+        share = ap.share
+        if not (isinstance(share, numbers.Real) and not isinstance(share, bool)
+                and 0 < share <= 1 + SHARE_SLACK):
+            raise SchedulerCheckError(f"{name}: share {share!r} outside (0, 1]")
+        if ap.split is not None and app.server_profile is None:
+            raise SchedulerCheckError(f"{name}: split {ap.split!r} but the view has no server")
+        try:
+            build_route(app.profile, ap.variant, ap.split, ap.threshold, app.server_profile,
+                        app.upload_bytes)
+        except (RouteError, KeyError, TypeError, ValueError) as exc:
+            raise SchedulerCheckError(f"{name}: split {ap.split!r}, threshold "
+                                      f"{ap.threshold!r}: {exception_line(exc)}") from exc
+    total = math.fsum(float(ap.share) for ap in plan.apps.values())
+    if total > 1 + SUM_SLACK:
         raise SchedulerCheckError(f"shares sum to {total:.6g} > 1")
+    ghosts = sorted(set(plan.notes) - names)
+    if ghosts:
+        raise SchedulerCheckError(f"notes name apps that are not running: {ghosts}")
+    wake = plan.wake_at_s
+    if wake is not None and not (isinstance(wake, numbers.Real)
+                                 and view.time_s <= wake < math.inf):
+        raise SchedulerCheckError(f"wake_at_s {wake!r} is not a finite time >= the view's "
+                                  f"{view.time_s}")
     if used > view.memory_budget_bytes:
         raise SchedulerCheckError(f"plan needs {used} bytes > budget "
                                   f"{view.memory_budget_bytes}")
@@ -129,7 +178,8 @@ def _check_views(cls: type[Scheduler], make: Any, views: dict[str, SystemView]) 
             if dict(_decide(make(), view).apps) != dict(plan.apps):
                 raise SchedulerCheckError("depends on past calls: a fresh instance decided "
                                           "otherwise")
-            ample = label in ("one-app", "six-apps") or label in (cls.kinds or ())
+            ample = (label in ("one-app", "six-apps") or label in (cls.kinds or ())
+                     or "extreme-" in label)
             if ample and not plan.apps:
                 raise SchedulerCheckError("nothing runs although memory is ample")
         except SchedulerCheckError as exc:
@@ -143,7 +193,8 @@ def _check_views(cls: type[Scheduler], make: Any, views: dict[str, SystemView]) 
 
 def check_scheduler(scheduler: str | type[Scheduler], **params: Any) -> list[str]:
     """Run every contract check on a registered name or a class (created with ``params``);
-    the labels of the views checked, or SchedulerCheckError naming the scheduler, the view
+    the labels of the views checked (those of extreme values last, ``extreme-`` in their
+    label), or SchedulerCheckError naming the scheduler, the view
     and the broken rule."""
     cls = get_scheduler(scheduler) if isinstance(scheduler, str) else scheduler
     name = scheduler if isinstance(scheduler, str) else (cls.name or cls.__qualname__)
@@ -160,9 +211,11 @@ def check_scheduler(scheduler: str | type[Scheduler], **params: Any) -> list[str
     try:
         views = contract_views(cls.kinds)
         _check_views(cls, make, views)
+        extremes = extreme_contract_views(cls.kinds)
+        _check_views(cls, make, extremes)
     except SchedulerCheckError as exc:
         raise SchedulerCheckError(f"scheduler {name!r}: {exc}") from exc.__cause__
-    return list(views)
+    return [*views, *extremes]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,7 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"FAIL {exc}", file=sys.stderr)
             failed += 1
         else:
-            print(f"ok   {name} ({len(labels)} views)")
+            extreme = sum("extreme-" in label for label in labels)
+            print(f"ok   {name} ({len(labels) - extreme} views) and {extreme} views of "
+                  "extreme values")
     return 1 if failed else 0
 
 

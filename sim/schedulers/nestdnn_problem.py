@@ -10,9 +10,11 @@ capacity term already carries. With ``observed_latency=True`` it is the monitor'
 observed / expected latency (for devices slower than their profile); under work-conserving
 sharing that ratio also moves with the other apps' idleness, so it is off by default.
 
-Every cost the solvers see is weighted by the app's priority ``w_k``. Candidates are the
-multi-capacity descendants (``Profile.nested()``, smallest first), or every variant when the
-profile has none; only descendants with ``top1 >= accuracy_floor`` are eligible, and when
+Every cost the solvers see is weighted by the app's priority ``w_k`` over the largest
+priority of the view (the plan is the same for any common factor), and capped before
+weighting at :data:`MAX_COST` (a goal of 1e-310 ms must not overflow the costs to inf).
+Candidates are the multi-capacity descendants (``Profile.nested()``, smallest first), or
+every variant when the profile has none; only descendants with ``top1 >= accuracy_floor`` are eligible, and when
 none is, the most accurate one is the only candidate (the app still runs, as well as it can).
 Memory of a choice is ``weight_bytes + peak_activation_bytes``.
 
@@ -34,6 +36,7 @@ from sim.profile import Profile, Variant
 from sim.schedulers.base import AppPlan, AppView, Plan, SystemView
 
 __all__ = [
+    "MAX_COST",
     "AppTable",
     "Assignment",
     "Problem",
@@ -51,6 +54,11 @@ Assignment = tuple[tuple[int, int], ...]
 """Per app of :attr:`Problem.apps`: (candidate index, compute units >= 1)."""
 
 _MIN_CAPACITY = 1e-9
+MAX_COST = 1e12
+"""An app's cost (before its priority weight) is at most this: a latency a trillion times
+its goal (a goal of 1e-310 ms) or a switch that takes ages costs the same as one just over a
+trillion, instead of overflowing to inf (which left the exact solvers without a finite
+level to search). Below it, costs and so plans are unchanged."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,12 +179,16 @@ def _table(
     beta: float,
     horizon_s: float,
     observed_latency: bool = False,
+    top_priority: float = 1.0,
 ) -> AppTable:
-    if not app.latency_goal_ms > 0:
+    """``top_priority``: the largest priority of the view; costs are weighted by
+    ``priority / top_priority`` in [0, 1] (both objectives are unchanged by a common factor,
+    and 1e308 x a cost would overflow)."""
+    if not 0 < app.latency_goal_ms < math.inf:
         raise ValueError(
             f"app {app.name!r}: latency_goal_ms must be > 0, got {app.latency_goal_ms}"
         )
-    if not app.priority >= 0:
+    if not 0 <= app.priority < math.inf:
         raise ValueError(f"app {app.name!r}: priority must be >= 0, got {app.priority}")
     cands = candidates(app.profile, app.accuracy_floor)
     top1 = np.array([v.top1 for v in cands])
@@ -186,14 +198,16 @@ def _table(
     memory = np.array([v.known_weight_bytes() + v.peak_activation_bytes for v in cands], dtype=np.int64)
     shares = np.arange(1, units + 1) * step * max(view.capacity, _MIN_CAPACITY)
     tau = app.latency_goal_ms
-    late = np.maximum(0.0, (lat[:, None] / shares[None, :] - tau) / tau)
-    cost = (top1.max() - top1)[:, None] + alpha * late
-    if beta > 0:
-        rate = max(view.storage_read_bytes_per_s, 1.0)
-        old = None if app.current is None else app.current.variant
-        switch = np.array([load_bytes(app.profile, old, v.id) / rate for v in cands])
-        cost = cost + (beta / horizon_s) * switch[:, None]
-    cost = app.priority * cost
+    with np.errstate(over="ignore"):  # a subnormal goal: capped below
+        late = np.minimum(np.maximum(0.0, (lat[:, None] / shares[None, :] - tau) / tau),
+                          MAX_COST)
+        cost = (top1.max() - top1)[:, None] + alpha * late
+        if beta > 0:
+            rate = max(view.storage_read_bytes_per_s, 1.0)
+            old = None if app.current is None else app.current.variant
+            switch = np.array([load_bytes(app.profile, old, v.id) / rate for v in cands])
+            cost = cost + (beta / horizon_s) * switch[:, None]
+    cost = (app.priority / top_priority) * np.minimum(cost, MAX_COST)
     return AppTable(
         name=app.name,
         weight=app.priority,
@@ -257,8 +271,11 @@ def build_problem(
     """Option tables of the apps that can run; bad parameters -> ValueError naming them."""
     check_params(alpha, share_step, beta, horizon_s)
     units = int(np.floor(1.0 / share_step + 1e-9))
+    top = max((a.priority for a in view.apps), default=1.0)
+    top = top if 0 < top < math.inf else 1.0  # 0: every cost 0; inf: refused by _table
     tables = {
-        a.name: _table(a, view, units, share_step, alpha, beta, horizon_s, observed_latency)
+        a.name: _table(a, view, units, share_step, alpha, beta, horizon_s, observed_latency,
+                       top)
         for a in view.apps
     }
     kept, evicted = eviction_order(
