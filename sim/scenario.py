@@ -6,10 +6,12 @@ Errors name the file, the key path and what was expected, in one line, so that
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,7 +27,7 @@ from pydantic import (
 from sim.messages import OneLineError, field_path, one_line
 from sim.paths import name_problem, path_problem
 from sim.traces import TraceSpecOrNumber
-from sim.workload import RandomWorkloadSpec
+from sim.workload import MAX_MEAN_S, RandomWorkloadSpec
 from sim.yaml_input import read_yaml
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "EngineSpec",
     "EventSpec",
     "MetricsSpec",
+    "RANGES",
+    "Range",
     "MonitorSpec",
     "NetworkSpec",
     "PowerSpec",
@@ -63,7 +67,96 @@ MAX_APPS = 1000
 MAX_SEEDS = 1000
 """Most seeds of one comparison or sweep point: a confidence interval is tight long before."""
 MAX_EVENTS = 1_000_000
-"""Most timed events (listed, or expected from random_workload) in one scenario."""
+"""Most timed events listed in one scenario."""
+MAX_WORKLOAD_DRAWS = 1_000_000
+"""Most launch/exit draws expected from random_workload (len(pool) x duration_s / the
+shorter mean time)."""
+MAX_MONITOR_SAMPLES = 10_000_000
+"""Most monitor samples (duration_s / monitor.period_s) of one run: ~25 s of sampling alone
+on this CPU (the default 1 s period over the longest, 30-day scenario is 2.6e6)."""
+MAX_PERIODIC_DECISIONS = 100_000
+"""Most periodic decisions (duration_s / monitor.decision_period_s) of one run: 1e5 NestDNN
+decisions of one app took 30 s on this CPU (the default 30 s period over 30 days is
+86,400)."""
+
+
+def _num(x: float) -> str:
+    """A bound as people write it: 1,000 and 3,600,000, 0.01, 1e-06, 1e+09."""
+    if x == int(x) and 1 <= abs(x) < 1e7:
+        return f"{int(x):,}"
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values of a numeric field that a scenario can mean: ``[lo, hi]`` (``(lo, hi]``
+    with ``open_lo``) in ``unit``. Outside it the engine or a scheduler would overflow,
+    underflow, hang or run out of memory, or the number is no physical quantity (a 1e-310 ms
+    goal, a 1e308 W phone): refused at validation in one line naming the field and range."""
+
+    lo: float
+    hi: float
+    unit: str = ""
+    open_lo: bool = False
+
+    def __str__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{'(' if self.open_lo else '['}{_num(self.lo)}, {_num(self.hi)}]{unit}"
+
+    def __contains__(self, v: object) -> bool:
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            return False
+        if isinstance(v, float) and not math.isfinite(v):
+            return False
+        return (self.lo < v if self.open_lo else self.lo <= v) and v <= self.hi
+
+    def check(self, v: float) -> float:
+        """``v``, or ValueError ``must be in RANGE (got v)``."""
+        if v not in self:
+            got = repr(v)
+            if len(got) > 30:  # a 400-digit integer
+                got = f"{got[:12]}... ({len(got)} digits)"
+            raise ValueError(f"must be in {self} (got {got})")
+        return v
+
+    def field(self) -> AfterValidator:
+        """The pydantic validator of a field with this range."""
+        return AfterValidator(self.check)
+
+
+MAX_GOAL_MS = 3_600_000.0
+"""Longest latency goal: an hour per frame."""
+RANGES: dict[str, Range] = {
+    "device.storage_read_mbps": Range(1e-3, 1e9, "MB/s"),
+    "device.power.idle_w": Range(0, 1e4, "W"),
+    "device.power.busy_w": Range(0, 1e4, "W"),
+    "device.power.radio_j_per_byte": Range(0, 1e-3, "J/byte"),
+    "device.power.radio_tx_w": Range(0, 1e4, "W"),
+    "network.rtt_ms": Range(0, 600_000, "ms"),
+    "network.timeout_factor": Range(1, 1000),
+    "apps[].fps": Range(0, 1000, "frames/s", open_lo=True),
+    "apps[].latency_goal_ms": Range(0.01, MAX_GOAL_MS, "ms"),
+    "apps[].priority": Range(1e-6, 1e6),
+    "apps[].upload_bytes": Range(1, 1e10, "bytes"),
+    "apps[].spinn.constraints[].value": Range(0, 1e9, "(the metric's unit)"),
+    "events[].value (action priority)": Range(1e-6, 1e6),
+    "events[].value (action goal)": Range(0.01, MAX_GOAL_MS, "ms"),
+    "random_workload.mean_on_s": Range(0, MAX_MEAN_S, "s", open_lo=True),
+    "random_workload.mean_off_s": Range(0, MAX_MEAN_S, "s", open_lo=True),
+    "monitor.period_s": Range(1e-3, MAX_DURATION_S, "s"),
+    "monitor.drift_threshold": Range(0, 1000, open_lo=True),
+    "monitor.decision_period_s": Range(1e-3, MAX_DURATION_S, "s"),
+    "engine.queue_length": Range(1, 1_000_000, "frames"),
+}
+"""Every numeric scenario field's physical range, by key path (documented in
+scenarios/README.md, "Limits and warnings"). Bounds given elsewhere: ``duration_s`` (0, 30
+days], ``device.memory_mb`` (0, 1e9], ``device.cores`` [1, 256], ``apps[].accuracy_floor``
+[0, 1], ``events[].t`` [0, duration_s], trace values (:data:`sim.traces.MAX_VALUE`), and
+random_workload's expected draws (:data:`MAX_WORKLOAD_DRAWS`)."""
+
+
+def _ranged(key: str) -> AfterValidator:
+    return RANGES[key].field()
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -120,10 +213,10 @@ class SchedulerSpec(_Frozen):
 class PowerSpec(_Frozen):
     """Device power model (scenario parameters, not measurements)."""
 
-    idle_w: float = Field(default=0.5, ge=0)
-    busy_w: float = Field(default=3.0, ge=0)
-    radio_j_per_byte: float = Field(default=0.0, ge=0)
-    radio_tx_w: float = Field(default=0.0, ge=0)
+    idle_w: Annotated[float, _ranged("device.power.idle_w")] = 0.5
+    busy_w: Annotated[float, _ranged("device.power.busy_w")] = 3.0
+    radio_j_per_byte: Annotated[float, _ranged("device.power.radio_j_per_byte")] = 0.0
+    radio_tx_w: Annotated[float, _ranged("device.power.radio_tx_w")] = 0.0
 
     @model_validator(mode="after")
     def _busy_above_idle(self) -> PowerSpec:
@@ -138,7 +231,8 @@ class DeviceSpec(_Frozen):
     name: FileName = Field(description="profile folder name under profiles_dir, e.g. cpu-1t")
     memory_mb: float = Field(gt=0, le=1e9,
                              description="memory budget for the apps' models, MB (1e6 B)")
-    storage_read_mbps: float = Field(default=200.0, gt=0, description="model load speed, MB/s")
+    storage_read_mbps: Annotated[float, _ranged("device.storage_read_mbps")] = Field(
+        default=200.0, description="model load speed, MB/s")
     cores: int = Field(
         default=1, ge=1, le=256,
         description="processor cores; a model measured at k threads uses at most k of them",
@@ -170,12 +264,12 @@ class NetworkSpec(_Frozen):
     """Optional device-server link."""
 
     bandwidth_mbps: TraceSpecOrNumber
-    rtt_ms: float = Field(default=20.0, ge=0, allow_inf_nan=False)
+    rtt_ms: Annotated[float, _ranged("network.rtt_ms")] = 20.0
     outages: list[tuple[float, float]] = Field(
         default_factory=list, description="[start, end) windows in s with no connectivity"
     )
-    timeout_factor: float = Field(
-        default=2.0, gt=0, allow_inf_nan=False,
+    timeout_factor: Annotated[float, _ranged("network.timeout_factor")] = Field(
+        default=2.0,
         description="an offloaded frame with no answer after this many times its predicted "
                     "transfer + round trip + server time is finished on the device",
     )
@@ -196,7 +290,8 @@ class SpinnSpec(_Frozen):
     Metrics are per frame: latency_ms, throughput_fps, accuracy (0..1), device_ms (device
     compute), server_ms (server compute), energy_mj (device compute above idle + radio)."""
 
-    constraints: list[tuple[SpinnMetric, Literal["<=", ">="], float]] = Field(
+    constraints: list[tuple[SpinnMetric, Literal["<=", ">="],
+                            Annotated[float, _ranged("apps[].spinn.constraints[].value")]]] = Field(
         default_factory=list
     )
     objectives: list[tuple[SpinnMetric, Literal["min", "max"]]] = Field(
@@ -209,13 +304,14 @@ class AppSpec(_Frozen):
 
     name: str = Field(min_length=1)
     family: FileName = Field(description="profile file name (without .json)")
-    fps: float = Field(gt=0, le=1000)
-    latency_goal_ms: float | None = Field(default=None, gt=0, description="default 1000/fps")
+    fps: Annotated[float, _ranged("apps[].fps")]
+    latency_goal_ms: Annotated[float, _ranged("apps[].latency_goal_ms")] | None = Field(
+        default=None, description="default 1000/fps")
     accuracy_floor: float = Field(default=0.0, ge=0, le=1)
-    priority: float = Field(default=1.0, gt=0)
+    priority: Annotated[float, _ranged("apps[].priority")] = 1.0
     spinn: SpinnSpec | None = None
-    upload_bytes: int | None = Field(
-        default=None, gt=0,
+    upload_bytes: Annotated[int, _ranged("apps[].upload_bytes")] | None = Field(
+        default=None,
         description="bytes of one encoded camera frame sent by cloud-only execution "
                     "(default: the profile's raw input size)",
     )
@@ -224,6 +320,14 @@ class AppSpec(_Frozen):
     def goal_ms(self) -> float:
         return self.latency_goal_ms if self.latency_goal_ms is not None else 1000.0 / self.fps
 
+    @model_validator(mode="after")
+    def _default_goal_in_range(self) -> AppSpec:
+        if self.latency_goal_ms is None and self.goal_ms not in RANGES["apps[].latency_goal_ms"]:
+            raise ValueError(f"fps {self.fps!r} gives a default latency_goal_ms (1000/fps) of "
+                             f"{self.goal_ms:g} ms, outside "
+                             f"{RANGES['apps[].latency_goal_ms']}; give latency_goal_ms")
+        return self
+
 
 class EventSpec(_Frozen):
     """A timed event: launch/exit an app, or change its priority or latency goal."""
@@ -231,7 +335,7 @@ class EventSpec(_Frozen):
     t: float = Field(ge=0)
     action: Literal["launch", "exit", "priority", "goal"]
     app: str
-    value: float | None = Field(default=None, gt=0)
+    value: float | None = None
 
     @model_validator(mode="after")
     def _value_when_needed(self) -> EventSpec:
@@ -239,16 +343,24 @@ class EventSpec(_Frozen):
             raise ValueError(f"action '{self.action}' needs a positive 'value'")
         if self.action in ("launch", "exit") and self.value is not None:
             raise ValueError(f"action '{self.action}' takes no 'value'")
+        if self.value is not None:
+            what = "a priority" if self.action == "priority" else "a latency goal"
+            bound = RANGES[f"events[].value (action {self.action})"]
+            if self.value not in bound:
+                raise ValueError(f"value: {what} must be in {bound} (got {self.value!r})")
         return self
 
 
 class MonitorSpec(_Frozen):
     """What the schedulers see: EWMA estimates, drift threshold, decision period."""
 
-    period_s: float = Field(default=1.0, gt=0, description="monitor sampling period")
+    period_s: Annotated[float, _ranged("monitor.period_s")] = Field(
+        default=1.0, description="monitor sampling period")
     ewma: float = Field(default=0.3, gt=0, le=1, description="weight of the newest sample")
-    drift_threshold: float = Field(default=0.1, gt=0, description="relative change that re-decides")
-    decision_period_s: float | None = Field(default=30.0, gt=0, description="periodic re-decision")
+    drift_threshold: Annotated[float, _ranged("monitor.drift_threshold")] = Field(
+        default=0.1, description="relative change that re-decides")
+    decision_period_s: Annotated[float, _ranged("monitor.decision_period_s")] | None = Field(
+        default=30.0, description="periodic re-decision")
     latency_drift: bool = Field(
         default=False,
         description="also re-decide when an app's observed/expected latency ratio drifts",
@@ -259,7 +371,8 @@ class MonitorSpec(_Frozen):
 class EngineSpec(_Frozen):
     """Simulation mechanics."""
 
-    queue_length: int = Field(default=1, ge=1, description="frames waiting per app (latest kept)")
+    queue_length: Annotated[int, _ranged("engine.queue_length")] = Field(
+        default=1, description="frames waiting per app (latest kept)")
     work_conserving: bool = True
     pipelined: bool = Field(
         default=True,
@@ -324,11 +437,24 @@ class Scenario(_Frozen):
             if unknown:
                 raise ValueError(f"random_workload.pool: unknown apps {unknown}; apps are {names}")
             expected = len(rw.pool) * self.duration_s / min(rw.mean_on_s, rw.mean_off_s)
-            if expected > MAX_EVENTS:
+            if expected > MAX_WORKLOAD_DRAWS:
                 raise ValueError(
                     f"random_workload: ~{expected:.3g} launch/exit draws ({len(rw.pool)} apps x "
                     f"duration_s / the shorter of mean_on_s and mean_off_s), over "
-                    f"{MAX_EVENTS:,}; are mean_on_s/mean_off_s in seconds?")
+                    f"{MAX_WORKLOAD_DRAWS:,}; are mean_on_s/mean_off_s in seconds?")
+        mon = self.monitor
+        samples = self.duration_s / mon.period_s
+        if samples > MAX_MONITOR_SAMPLES:
+            raise ValueError(
+                f"monitor.period_s: duration_s {self.duration_s:g} s / {mon.period_s:g} s gives "
+                f"~{samples:.3g} monitor samples, over {MAX_MONITOR_SAMPLES:,}")
+        if mon.decision_period_s is not None:
+            decisions = self.duration_s / mon.decision_period_s
+            if decisions > MAX_PERIODIC_DECISIONS:
+                raise ValueError(
+                    f"monitor.decision_period_s: duration_s {self.duration_s:g} s / "
+                    f"{mon.decision_period_s:g} s gives ~{decisions:.3g} periodic decisions, "
+                    f"over {MAX_PERIODIC_DECISIONS:,}")
         if not self.events and self.random_workload is None:
             raise ValueError("give 'events' or 'random_workload', else no app ever launches")
         if (self.server is None) != (self.network is None):

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -43,6 +44,7 @@ __all__ = [
     "TraceError",
     "TraceSpec",
     "TraceSpecOrNumber",
+    "MAX_VALUE",
     "as_trace_spec",
     "build_trace",
 ]
@@ -52,6 +54,13 @@ MAX_POINTS = 2_000_000
 """Most breakpoints of one built trace (a file, a loop, a Markov chain): ~32 MB of arrays and
 far more detail than any scenario needs; beyond it, a dwell or a period is almost surely a
 unit slip."""
+
+
+MAX_VALUE = 100_000.0
+"""Largest value a trace in a scenario or trace file may hold: a bandwidth of 100 Gbit/s in
+Mbit/s (loads are fractions below 1). Larger numbers are no physical link, and at 1e305
+the engine's conversion to bytes/s overflows."""
+_TOO_BIG = f"must be at most {MAX_VALUE:,.0f} (100 Gbit/s in Mbit/s; loads are below 1)"
 
 
 class TraceError(OneLineError):
@@ -413,6 +422,8 @@ def _checked(
         reason = _row_problem(prev, t, v)
         if reason is None and prev is None and nonneg_start and t < 0:
             reason = f"time must be >= 0, got {t:g}"
+        if reason is None and v > MAX_VALUE:
+            reason = f"value {_TOO_BIG}, got {v:g}"
         if reason is not None:
             raise TraceError(f"{path} line {lineno}: {reason}")
         prev = t
@@ -510,6 +521,18 @@ def _check_spec_points(points: tuple[Point, ...]) -> None:
     problem = _points_problem(points, "point {i}")
     if problem is not None:
         raise ValueError(problem)
+    for i, (_, v) in enumerate(points):
+        if v > MAX_VALUE:
+            raise ValueError(f"point {i}: value {_TOO_BIG}, got {v:g}")
+
+
+def _at_most_max(v: float) -> float:
+    if v > MAX_VALUE:
+        raise ValueError(f"{_TOO_BIG}, got {v:g}")
+    return v
+
+
+TraceValue = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_at_most_max)]
 
 
 class _Spec(BaseModel):
@@ -520,7 +543,7 @@ class ConstantTraceSpec(_Spec):
     """``{kind: constant, value: 0.2}``."""
 
     kind: Literal["constant"] = "constant"
-    value: NonNegFloat
+    value: TraceValue
 
 
 class StepTraceSpec(_Spec):
@@ -591,7 +614,7 @@ class MarkovTraceSpec(_Spec):
     """``{kind: markov, states: [1.0, 5.0, 20.0], mean_dwell_s: 10, transition: [[...]]}``."""
 
     kind: Literal["markov"] = "markov"
-    states: tuple[NonNegFloat, ...] = Field(min_length=1)
+    states: tuple[TraceValue, ...] = Field(min_length=1)
     mean_dwell_s: PosFloat | tuple[PosFloat, ...]
     transition: tuple[tuple[float, ...], ...] | None = None
 
@@ -650,6 +673,10 @@ def build_trace(
         else:
             trace = Trace.from_whitespace(path)
         if spec.scale != 1.0:
+            peak = float(trace.values.max(initial=0.0))
+            if peak * spec.scale > MAX_VALUE:
+                raise TraceError(f"{path}: scale {spec.scale:g} makes values up to "
+                                 f"{peak * spec.scale:g}; a value {_TOO_BIG}")
             trace = trace.scaled(spec.scale)
         return trace.looped(duration_s) if spec.loop else trace
     if isinstance(spec, MarkovTraceSpec):

@@ -16,7 +16,11 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["RandomWorkloadSpec", "WorkloadEvent", "generate_workload"]
+__all__ = ["MAX_MEAN_S", "RandomWorkloadSpec", "WorkloadEvent", "generate_workload"]
+
+MAX_MEAN_S = 1e9
+"""Longest mean on or off time (about 30 years). How many draws a scenario's workload may
+take (what bounds the shortest) is checked with its duration: sim.scenario."""
 
 Action = Literal["launch", "exit"]
 
@@ -108,8 +112,8 @@ class RandomWorkloadSpec(BaseModel):
     pool: tuple[str, ...] = Field(min_length=1)
     min_concurrent: int = Field(2, ge=1)
     max_concurrent: int = Field(6, ge=1)
-    mean_on_s: float = Field(60.0, gt=0, allow_inf_nan=False)
-    mean_off_s: float = Field(30.0, gt=0, allow_inf_nan=False)
+    mean_on_s: float = Field(60.0, gt=0, le=MAX_MEAN_S, allow_inf_nan=False)
+    mean_off_s: float = Field(30.0, gt=0, le=MAX_MEAN_S, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _consistent(self) -> RandomWorkloadSpec:

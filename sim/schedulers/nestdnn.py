@@ -20,6 +20,7 @@ from sim.schedulers.base import Plan, Scheduler, SystemView
 from sim.schedulers.nestdnn_exact import solve_exact, solve_ilp
 from sim.schedulers.nestdnn_greedy import Objective, solve_greedy
 from sim.schedulers.nestdnn_problem import build_problem, check_params, to_plan
+from sim.schedulers.params import PARAM_RANGES
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["NestDnnMinMax", "NestDnnMinTotal", "NestDnnScheduler"]
@@ -33,11 +34,11 @@ class NestDnnScheduler(Scheduler):
     objective: ClassVar[Objective] = "mintotal"
 
     param_docs: ClassVar[dict[str, str]] = {
-        'alpha': "> 0: weight of a latency violation against an accuracy loss in each app's cost",
+        'alpha': f"> 0: weight of a latency violation against an accuracy loss in each app's cost; in {PARAM_RANGES['alpha']}",
         'solver': "'exact' (dynamic programming), 'greedy' (the paper's heuristic) or 'ilp' (PuLP/CBC)",
-        'share_step': 'in (0, 1]: the compute-share grid the solver searches',
-        'beta': ">= 0: switching penalty weight, beta * load_s / horizon_s (0: the paper's rule)",
-        'horizon_s': 's > 0: the horizon the switching penalty spreads a model load over',
+        'share_step': f"in {PARAM_RANGES['share_step']}: the compute-share grid the solver searches (at most 200 steps)",
+        'beta': f"in {PARAM_RANGES['beta']}: switching penalty weight, beta * load_s / horizon_s (0: the paper's rule)",
+        'horizon_s': f"in {PARAM_RANGES['horizon_s']}: the horizon the switching penalty spreads a model load over",
         'observed_latency': "true: scale profiled latencies by the monitor's observed ratio",
     }
 

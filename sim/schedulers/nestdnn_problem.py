@@ -135,15 +135,13 @@ def load_bytes(profile: Profile, old: str | None, new: str) -> int:
 
 
 def check_params(alpha: float, share_step: float, beta: float, horizon_s: float) -> None:
-    """ValueError naming the first parameter out of range."""
-    if not 0 <= alpha < math.inf:
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
-    if not 0 < share_step <= 1:
-        raise ValueError(f"share_step must be in (0, 1], got {share_step}")
-    if not 0 <= beta < math.inf:
-        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
-    if not 0 < horizon_s < math.inf:
-        raise ValueError(f"horizon_s must be a finite number > 0, got {horizon_s}")
+    """ValueError naming the first parameter out of its range
+    (:data:`sim.schedulers.params.PARAM_RANGES`)."""
+    from sim.schedulers.params import check_param
+
+    for name, value in (("alpha", alpha), ("share_step", share_step), ("beta", beta),
+                        ("horizon_s", horizon_s)):
+        check_param(name, value)
 
 
 def _prune(memory: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, ...]:
