@@ -68,9 +68,12 @@ MAX_SEEDS = 1000
 """Most seeds of one comparison or sweep point: a confidence interval is tight long before."""
 MAX_EVENTS = 1_000_000
 """Most timed events listed in one scenario."""
-MAX_WORKLOAD_DRAWS = 1_000_000
+MAX_WORKLOAD_DRAWS = 100_000
 """Most launch/exit draws expected from random_workload (len(pool) x duration_s / the
-shorter mean time)."""
+shorter mean time). Measured on this CPU: 1e5 draws (~67,000 events) take 0.25 s to
+generate and ~7 s to simulate under agnostic (two apps), ~75 s under nestdnn-mintotal with
+six apps (a decision per event); 1e6 draws take 2.5 s, ~1 min and (estimated) ~13 min. A
+scenario that needs more is almost surely a unit slip in mean_on_s/mean_off_s."""
 MAX_MONITOR_SAMPLES = 10_000_000
 """Most monitor samples (duration_s / monitor.period_s) of one run: ~25 s of sampling alone
 on this CPU (the default 1 s period over the longest, 30-day scenario is 2.6e6)."""
