@@ -210,7 +210,7 @@ class SchedulerSpec(_Frozen):
 
     @property
     def key(self) -> str:
-        return self.label or self.name
+        return self.label if self.label is not None else self.name  # "" is no label
 
 
 class PowerSpec(_Frozen):

@@ -244,3 +244,13 @@ def test_the_readme_lists_the_scheduler_parameter_ranges():
     table = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
     for key, r in PARAM_RANGES.items():
         assert re.search(rf"\| `{key}` \|[^\n]*{re.escape(str(r))}", table), key
+
+
+def test_an_empty_label_is_refused_not_read_as_none(tmp_path, capsys):
+    # "" was falsy, so the run went silently under the scheduler's name
+    path = write_world(tmp_path, {**GOOD, "schedulers": [{"name": "agnostic", "label": ""}]},
+                       PROFILES)
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path}: schedulers[0]: label '' becomes a file or folder name: use 1-100 "
+        "letters, digits and '._+-', starting with a letter or digit\n")
