@@ -23,7 +23,10 @@ TABLE = ConfigTable(
     accuracy=np.array([0.80, 0.70, 0.80, 0.80]),
 )
 # 8 Mbit/s = 1e6 B/s, 20 ms round trip, unloaded server and device, camera at 100 fps:
-# latency A 40, B 20, C 12 + 10 + 20 + 8 = 50, D 50 + 20 + 10 = 80 ms
+# latency A 40, B 20, C 12 + 10 + 20 + 8 = 50, D 50 + 20 + 10 = 80 ms, plus the age of the
+# frame taken: every one's slowest stage is busier than the camera's 10 ms period, so the
+# newest frame is half a period old on average when taken (the table says nothing of
+# fixed stage times): 45, 25, 55, 85 ms
 # throughput A 25, B 50, C 1/12 ms = 83.3, D 1/50 ms = 20 fps; server ms 0, 0, 8, 10
 VIEW = make_view([], bandwidth_mbps=8.0, rtt_ms=20.0, server_capacity=1.0)
 APP = make_app("a", view_of_kind("progressive").apps[0].profile, fps=100.0)
@@ -33,14 +36,14 @@ NAMES = "ABCD"
 
 def test_estimates_match_the_hand_figures():
     v = EST.values
-    assert v["latency_ms"] == pytest.approx([40, 20, 50, 80])
+    assert v["latency_ms"] == pytest.approx([45, 25, 55, 85])
     assert v["throughput_fps"] == pytest.approx([25, 50, 1000 / 12, 20])
     assert v["server_ms"] == pytest.approx([0, 0, 8, 10])
     assert v["device_ms"] == pytest.approx([40, 20, 12, 0])
 
 
 @pytest.mark.parametrize(("constraints", "objectives", "expected"), [
-    ([("latency_ms", "<=", 45)], [("accuracy", "max")], "A"),
+    ([("latency_ms", "<=", 50)], [("accuracy", "max")], "A"),
     ([], [("throughput_fps", "max")], "C"),
     ([("latency_ms", "<=", 30)], [("accuracy", "max"), ("latency_ms", "min")], "B"),
     ([("accuracy", ">=", 0.8), ("server_ms", "<=", 5)], [("latency_ms", "min")], "A"),
@@ -55,7 +58,7 @@ def test_hand_derived_choices(constraints, objectives, expected):
 
 
 def test_nothing_feasible_takes_the_least_violating_and_says_so():
-    # latency <= 10: relative violations A 3, B 1, C 4, D 7
+    # latency <= 10: relative violations A 3.5, B 1.5, C 4.5, D 7.5
     k, note = choose(EST, SpinnGoals((("latency_ms", "<=", 10),), (("accuracy", "max"),)), 0.01)
     assert NAMES[k] == "B"
     assert note is not None and note.startswith("infeasible") and "latency_ms <= 10" in note

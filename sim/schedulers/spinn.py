@@ -6,8 +6,12 @@ Every configuration (device only, each split point, cloud only; thresholds from
 :mod:`sim.schedulers.offload_model`. Configurations that break a hard constraint are dropped;
 the rest are filtered objective by objective, keeping those within ``tolerance`` (relative)
 of the best, and the remaining tie goes to the lowest latency, then the least server work,
-then the earliest configuration. When nothing is feasible the least-violating configuration
-(sum of relative violations) is taken and the timeline says so.
+then the earliest configuration. When nothing is feasible (ALGORITHMS 2.5's fallback) the
+least-violating configurations (sum of relative violations) are kept, the objectives choose
+among them as usual, and the timeline says which constraint no configuration meets (with the
+best any reaches) or that they cannot be met together. Degenerate estimates (no bandwidth,
+no round trip, a server with no capacity, extreme frame rates or goals) still give a plan:
+the performance model never returns NaN, and an infinite best objective keeps what equals it.
 
 An app without ``spinn`` goals gets ``latency_ms <= latency_goal_ms`` as its constraint and
 (accuracy max, throughput max) as objectives. Several apps: each gets a priority-weighted
@@ -19,6 +23,7 @@ The engine re-decides when an estimate drifts by more than ``monitor.drift_thres
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -49,42 +54,76 @@ def default_goals(app: AppView) -> SpinnGoals:
 
 
 def _violation(values: dict[str, np.ndarray], goals: SpinnGoals) -> np.ndarray:
+    """Sum of the relative violations of the hard constraints (inf where one is unbounded)."""
     out = np.zeros_like(values["latency_ms"])
+    with np.errstate(invalid="ignore", over="ignore"):
+        for metric, op, bound in goals.constraints:
+            x = values[metric]
+            scale = max(abs(bound), 1e-9) if math.isfinite(bound) else math.inf
+            gap = (x - bound) if op == "<=" else (bound - x)
+            out = out + np.maximum(gap, 0.0) / scale
+    return np.where(np.isnan(out), np.inf, out)
+
+
+def _meets(x: np.ndarray, op: str, bound: float) -> np.ndarray:
+    return (x <= bound + 1e-12) if op == "<=" else (x >= bound - 1e-12)
+
+
+def _infeasible_note(vals: dict[str, np.ndarray], usable: np.ndarray, goals: SpinnGoals,
+                     k: int) -> str:
+    """Which constraints no configuration meets (with the best any reaches), or that they
+    cannot be met together; and what the chosen configuration has."""
+    alone = []
     for metric, op, bound in goals.constraints:
-        x = values[metric]
-        scale = max(abs(bound), 1e-9)
-        gap = (x - bound) if op == "<=" else (bound - x)
-        out = out + np.maximum(gap, 0.0) / scale
-    return out
+        x = vals[metric][usable]
+        if not _meets(x, op, bound).any():
+            best = float(x.min() if op == "<=" else x.max())
+            alone.append(f"{metric} {op} {bound:g} (best possible {best:.4g})")
+    if alone:
+        what = "no configuration meets " + "; ".join(alone)
+    else:
+        wanted = ", ".join(f"{m} {op} {v:g}" for m, op, v in goals.constraints)
+        what = f"no configuration meets {wanted} together"
+    got = ", ".join(f"{m} {vals[m][k]:.4g}" for m, _, _ in goals.constraints)
+    return f"infeasible: {what}; least violating has {got}"
 
 
 def choose(est: Estimates, goals: SpinnGoals, tolerance: float) -> tuple[int, str | None]:
-    """Index of the chosen configuration and a note when no configuration was feasible."""
+    """Index of the chosen configuration and a note when no configuration was feasible.
+
+    A configuration with an infinite latency cannot run; an estimate that is not a number
+    meets no constraint and loses every objective; an infinite best keeps only what equals
+    it (no tolerance around it)."""
     vals = est.values
     usable = np.isfinite(vals["latency_ms"])
     if not usable.any():
         raise ValueError("no configuration can run")
     ok = usable.copy()
     for metric, op, bound in goals.constraints:
-        x = vals[metric]
-        ok &= (x <= bound + 1e-12) if op == "<=" else (x >= bound - 1e-12)
-    note = None
-    if not ok.any():
+        ok &= _meets(vals[metric], op, bound)
+    infeasible = not ok.any()
+    if infeasible:  # the least violating ones, then the objectives as usual
         viol = np.where(usable, _violation(vals, goals), np.inf)
-        k = int(np.argmin(viol))
-        ok = np.zeros_like(ok)
-        ok[k] = True
-        wanted = ", ".join(f"{m} {op} {v:g}" for m, op, v in goals.constraints)
-        got = ", ".join(f"{m} {vals[m][k]:.4g}" for m, _, _ in goals.constraints)
-        note = f"infeasible: no configuration meets {wanted}; least violating has {got}"
+        least = float(viol.min())
+        ok = usable & (viol <= least * (1.0 + 1e-9)) if math.isfinite(least) else usable.copy()
     for metric, sense in goals.objectives:
         x = vals[metric]
         best = float(x[ok].max() if sense == "max" else x[ok].min())
-        tol = tolerance * max(abs(best), 1e-12)
-        ok &= (x >= best - tol) if sense == "max" else (x <= best + tol)
+        if math.isnan(best):  # not a number: no better or worse than anything
+            ok_x = ok & ~np.isnan(x)
+            if not ok_x.any():
+                continue
+            best = float(x[ok_x].max() if sense == "max" else x[ok_x].min())
+        if math.isfinite(best):
+            tol = tolerance * max(abs(best), 1e-12)
+            keep = (x >= best - tol) if sense == "max" else (x <= best + tol)
+        else:
+            keep = x == best
+        ok &= keep
     idx = np.flatnonzero(ok)
     order = np.lexsort((idx, vals["server_ms"][idx], vals["latency_ms"][idx]))
-    return int(idx[order[0]]), note
+    k = int(idx[order[0]])
+    return k, (_infeasible_note(vals, usable, goals, k) if infeasible else None)
 
 
 @register_scheduler("spinn")
