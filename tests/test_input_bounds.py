@@ -53,7 +53,7 @@ CASES = [
          "pool": ["a"], "min_concurrent": 1, "max_concurrent": 1, "mean_on_s": 0.001,
          "mean_off_s": 0.001}},
      "random_workload: ~1e+08 launch/exit draws (1 apps x duration_s / the shorter of "
-     "mean_on_s and mean_off_s), over 1,000,000; are mean_on_s/mean_off_s in seconds?"),
+     "mean_on_s and mean_off_s), over 100,000; are mean_on_s/mean_off_s in seconds?"),
     ("too-many-apps", {"apps": [{"name": f"a{i}", "family": "n", "fps": 1} for i in range(5000)]},
      "apps: List should have at most 1000 items after validation, not 5000"),
     ("scheduler-parameter-type",
