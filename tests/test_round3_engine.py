@@ -176,9 +176,9 @@ def test_ties_fall_the_same_way_at_any_time_scale(tmp_path: Path, fps: float,
     assert arrived == len(done) + dropped
     if work_ms * fps == pytest.approx(1000):
         # every frame runs; the last finishes exactly as the app exits and counts, and the
-        # one arriving then is dropped
+        # one arriving then is not the app's (it runs from its launch up to its exit)
         assert done == [pytest.approx(k / fps, abs=1e-6) for k in range(3 * fps)]
-        assert dropped == 1
+        assert dropped == 0
 
 
 def test_forget_from_uncounts_lost_frames_at_or_after_the_end() -> None:
@@ -192,3 +192,24 @@ def test_forget_from_uncounts_lost_frames_at_or_after_the_end() -> None:
     rec.forget_from(1.0 - 1e-11)
     assert rec.lost == [(0.1, 0.1, 3, "dropped"), (0.7, 0.1, 3, "dropped")]
     assert (rec.dropped, rec.failed, rec.arrived) == (6, 0, 6)
+
+
+def test_an_exit_and_a_launch_at_one_instant_count_the_frame_there_once(
+        tmp_path: Path) -> None:
+    from enginekit import FixedScheduler, simulate, write_world
+    prof = make_profile("f", [("v", 1000, 400.0, 0.5)])
+    for i, t in enumerate((1.0, 20_000.0)):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        path = write_world(folder, {
+            "duration_s": t + 2.3,
+            "apps": [{"name": "a", "family": "f", "fps": 1}],
+            "events": [{"t": t - 1, "action": "launch", "app": "a"},
+                       {"t": t, "action": "exit", "app": "a"},
+                       {"t": t, "action": "launch", "app": "a"}]}, {"f": prof})
+        rec = simulate(path, FixedScheduler({"a": ("v", 1.0)})).apps["a"].record
+        done = [round(a - t, 6) for a in rec.arrival]
+        lost = [round(a - t, 6) for a, _why in rec.lost_rows()]
+        # frames at t-1, t, t+1, t+2 (400 ms each; the end at t+2.3 cuts the last: dropped)
+        assert done == [-1.0, 0.0, 1.0] and lost == [2.0]
+        assert rec.arrived == 4

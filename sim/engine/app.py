@@ -161,17 +161,17 @@ class AppRuntime:
         self.target = None
         self.route = None
 
-    def exit(self, end: bool = False) -> None:
-        """Stop: every frame in flight or waiting counts as dropped. At the ``end`` of the
-        run, frames arriving at that instant are outside the run and not counted at all."""
+    def exit(self) -> None:
+        """Stop: every frame in flight or waiting counts as dropped. An app runs from its
+        launch up to, not including, its exit (or the end of the run): a frame arriving at
+        that instant is not its own (it is the first of a launch at the same instant)."""
         if not self.running:
             return
         now = self.env.now
         self._settle(now)
         self._abandon()
         self._drop_pending(now)
-        if end:
-            self.record.forget_from(now - tie_s(now))
+        self.record.forget_from(now - tie_s(now))
         self.ctx.device.forget(self.name)
         self.record.active_s += now - self._launched_at
         self.running = False

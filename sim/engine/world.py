@@ -138,7 +138,7 @@ class Simulation:
                 env.run(until=sc.duration_s * k / PROGRESS_STEPS)
                 progress(env.now)
         for app in self.apps.values():
-            app.exit(end=True)
+            app.exit()
         r = self.result
         r.work_done = self.device.work_done()
         r.busy_time = self.device.busy_time
