@@ -213,3 +213,19 @@ def test_an_exit_and_a_launch_at_one_instant_count_the_frame_there_once(
         # frames at t-1, t, t+1, t+2 (400 ms each; the end at t+2.3 cuts the last: dropped)
         assert done == [-1.0, 0.0, 1.0] and lost == [2.0]
         assert rec.arrived == 4
+
+
+def test_a_tiny_share_never_lets_the_device_do_more_than_it_can(tmp_path: Path) -> None:
+    """App a alone at share 1e-17 for 5 s (virtual time races ahead at cap / W), then b at
+    share 1: b's jobs must still take their time. 40 ms frames at 30 fps saturate the core."""
+    from enginekit import FixedScheduler, simulate, write_world
+    prof = make_profile("f", [("v", 1000, 40.0, 0.5)])
+    path = write_world(tmp_path, {
+        "duration_s": 60,
+        "apps": [{"name": "a", "family": "f", "fps": 30}, {"name": "b", "family": "f", "fps": 30}],
+        "events": [{"t": 0, "action": "launch", "app": "a"},
+                   {"t": 5, "action": "launch", "app": "b"}]}, {"f": prof})
+    res = simulate(path, FixedScheduler({"a": ("v", 1e-17), "b": ("v", 1.0)}))
+    assert sum(res.work_done.values()) <= 60.0 + 1e-9
+    assert res.work_done["a"] == pytest.approx(5.0, abs=1e-6)   # 125 frames by t = 5 s
+    assert len(res.apps["b"].record.frames) == 1375  # 55 s / 40 ms

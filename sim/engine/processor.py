@@ -32,6 +32,7 @@ from sim.traces import Trace
 __all__ = ["Job", "SharedProcessor", "at"]
 
 _TIE = 1e-12  # virtual finish times this close (relative) complete together
+_REBASE = 1e3  # virtual time past which it restarts at 0 (keeps a new job's work/w exact)
 
 
 class _Call(Event):
@@ -255,6 +256,20 @@ class SharedProcessor:
                 else:
                     self._v += dt * cap
                     self._u += dt
+                if self._v > _REBASE:
+                    self._rebase()
+
+    def _rebase(self) -> None:
+        """Move virtual time back to 0 (finish times and share marks with it). A tiny total
+        weight makes ``v`` race ahead (cap / W per second), and a job started then would
+        have ``v + work / w == v`` in floating point: done in no time."""
+        v, u = self._v, self._u
+        for job in self.jobs.values():
+            job.finish_v -= v
+            job.u0 -= u
+        self._v = self._u = 0.0
+        if self._due == self._due:
+            self._due -= v
 
     def _reschedule(self) -> None:
         if self._deferred:
@@ -313,6 +328,7 @@ class SharedProcessor:
             self._reschedule()
             return
         self._advance()
+        due = self._due  # (rebased with virtual time, if it was)
         if self._v < due:
             self._v = due
         limit = due + _TIE * max(1.0, abs(due))
