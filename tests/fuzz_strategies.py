@@ -4,16 +4,18 @@ The generated family builds scenarios from scratch (the format of scenarios/READ
 shipped profiles in profiles/) that are structurally valid but adversarial: extreme scalars
 (subnormals, values near the float limits, exact powers of two), many events at one instant
 (t=0, the end of the run, a late instant), tiny periods and steps, many apps at once,
-constraint sets nothing meets, and every registered scheduler with every profile kind it
-accepts. A chooser (``random.Random`` or the fuzz kit's hypothesis ``DrawChooser``: only
-``choice``, ``random`` and ``randrange`` are used) makes every decision, so hypothesis can
-shrink a failing scenario.
+constraint sets nothing meets, every registered scheduler with every profile kind it
+accepts, and values moved onto the bounds validation names (at-bounds). A chooser
+(``random.Random`` or the fuzz kit's hypothesis ``DrawChooser``: only ``choice``, ``random``
+and ``randrange`` are used) makes every decision.
 
 :func:`check_facts` checks a finished run (:func:`facts_of` reads one) beyond finite metrics:
-each camera frame recorded once, every arrival inside its app's active interval and on its
-camera's grid, finish after arrival and before the end, metrics finite (a NaN turns into a
-null in metrics.json), energy not negative, device time within the run, per-app fps within
-the camera rate, frame goals finite and positive, the apps' radio time summing to the link's.
+each camera frame recorded once (done, dropped or failed), every arrival inside its app's
+active interval and on its camera's grid, as many frames as the camera gave, finish after
+arrival and before the end, metrics finite (a NaN turns into a null in metrics.json),
+energy not negative and summing up, device time within the run and summing up, active time
+as the events give it, per-app fps within the camera rate, frame goals finite and positive,
+the apps' radio time summing to the link's busy time.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import bisect
 import copy
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,8 @@ class Model:
     top1: float
     servers: tuple[str, ...]
     """other device folders with this family's profile (usable as ``server.name``)"""
+    interference: bool
+    """the profile carries an interference measurement (``engine.interference``)"""
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +93,7 @@ def catalog() -> tuple[Model, ...]:
         servers = tuple(d for (d, f), p in loaded.items() if f == fam and d != dev
                         and server_mismatch(prof, p) is None)
         out.append(Model(dev, fam, prof.kind, prof.device.threads or 1, min(sizes), max(sizes),
-                         float(top1), servers))
+                         float(top1), servers, prof.interference is not None))
     return tuple(out)
 
 
@@ -208,6 +212,19 @@ def base(rng: Any, cap_s: float, n_apps: int | None = None, scheduler: str | Non
     progressive = any(m.kind == "progressive" for m in used)
     if servers and (table[name][1] or (progressive and rng.random() < 0.5)):
         _server_network(raw, rng.choice(servers))
+    if rng.random() < 0.5:  # the engine's and monitor's switches, some at once
+        raw["engine"] = {k: v for k, v in (
+            ("pipelined", rng.choice((True, False))),
+            ("work_conserving", rng.choice((True, False))),
+            ("queue_length", rng.choice((1, 2, 5))),
+            ("interference", all(m.interference for m in used) and rng.random() < 0.5),
+        ) if rng.random() < 0.5}
+        raw["monitor"] = {k: v for k, v in (
+            ("oracle", rng.choice((True, False))), ("latency_drift", rng.choice((True, False))),
+            ("ewma", rng.choice((0.3, 1.0))), ("drift_threshold", rng.choice((0.1, 0.01))),
+        ) if rng.random() < 0.5}
+        if rng.random() < 0.3:
+            raw["device"]["cores"] = raw["device"]["cores"] * rng.choice((2, 3))
     return raw
 
 
@@ -255,16 +272,16 @@ def _set_extreme_scalar(raw: dict[str, Any], rng: Any, cap_s: float) -> str:
             "radio_j_per_byte": pick(0.0, *SUBNORMAL, *HUGE),
             "radio_tx_w": pick(0.0, *SUBNORMAL, *HUGE)}
     elif what == "load":
-        raw["device"]["background_load"] = pick(5e-324, 0.5, 1 - 2.0**-53, 0.999999)
+        raw["device"]["background_load"] = _trace(rng, raw["duration_s"], pick(
+            5e-324, 0.5, 1 - 2.0**-53, 0.999999))
     elif what == "duration":
         raw["duration_s"] = pick(*SUBNORMAL, 1e-300, 2.0**-20, 1e-6, cap_s)
     elif what == "ewma":
-        raw["monitor"] = {"ewma": pick(5e-324, 2.0**-52, 1.0)}
+        raw.setdefault("monitor", {})["ewma"] = pick(5e-324, 2.0**-52, 1.0)
     elif what == "drift":
-        raw["monitor"] = {"drift_threshold": pick(5e-324, 1e-300, *HUGE)}
+        raw.setdefault("monitor", {})["drift_threshold"] = pick(5e-324, 1e-300, *HUGE)
     elif what == "queue":
-        raw["engine"] = {"queue_length": rng.choice((1, 2**31, 2**63 - 1, 10**6)),
-                         "pipelined": rng.choice((True, False))}
+        raw.setdefault("engine", {})["queue_length"] = rng.choice((1, 2**31, 2**63 - 1, 10**6))
     elif what == "seed":
         raw["seed"] = rng.choice((2**32 - 1, 2**63 - 1, 2**64, 2**128))
     elif what == "params":
@@ -273,13 +290,14 @@ def _set_extreme_scalar(raw: dict[str, Any], rng: Any, cap_s: float) -> str:
     elif "server" in raw:
         net, srv = raw["network"], raw["server"]
         if what == "bandwidth":
-            net["bandwidth_mbps"] = pick(*SUBNORMAL, 1e-300, 1e-6, 2.0**40, *HUGE)
+            net["bandwidth_mbps"] = _trace(rng, raw["duration_s"], pick(
+                *SUBNORMAL, 1e-300, 1e-6, 2.0**40, *HUGE))
         elif what == "rtt":
             net["rtt_ms"] = pick(0.0, *SUBNORMAL, 2.0**30, *HUGE)
         elif what == "timeout":
             net["timeout_factor"] = pick(*SUBNORMAL, 1e-300, *HUGE)
         elif what == "server_load":
-            srv["load"] = pick(5e-324, 1 - 2.0**-53, 0.999999)
+            srv["load"] = _trace(rng, raw["duration_s"], pick(5e-324, 1 - 2.0**-53, 0.999999))
         else:
             d = raw["duration_s"]
             net["outages"] = [[0.0, d]] if rng.random() < 0.5 else [[5e-324, d / 2]]
@@ -287,6 +305,23 @@ def _set_extreme_scalar(raw: dict[str, Any], rng: Any, cap_s: float) -> str:
     else:
         return _set_extreme_scalar(raw, rng, cap_s)
     return what
+
+
+def _trace(rng: Any, d: float, value: float) -> Any:
+    """``value`` as a number, or a trace that jumps to it and back: many steps at one
+    instant, the last step at the end of the run, or a Markov chain with tiny dwells."""
+    shape = rng.choice(("number", "number", "step", "same-instant", "end", "markov"))
+    if shape == "number":
+        return value
+    if shape == "step":
+        return {"kind": "step", "steps": [[0, 0.0], [d / 2, value], [d / 2 + 1e-9, 0.0]]}
+    if shape == "same-instant":
+        return {"kind": "inline", "points": [[0, 0.0], *([[d / 2, value], [d / 2, 0.0]] * 5),
+                                             [d / 2, value]]}
+    if shape == "end":
+        return {"kind": "step", "steps": [[0, 0.0], [d, value]]}
+    return {"kind": "markov", "states": [0.0, value], "mean_dwell_s": rng.choice(
+        (1e-3, 0.01, 5e-324))}
 
 
 def extreme_scalars(rng: Any, cap_s: float) -> dict[str, Any]:
@@ -306,10 +341,11 @@ def same_instant(rng: Any, cap_s: float) -> dict[str, Any]:
     d = cap_s
     if where == "late":
         d = LATE_T + rng.choice((0.0, 0.5, cap_s))
-        raw["monitor"] = {"period_s": rng.choice((1.0, 10.0))}
+        raw.setdefault("monitor", {})["period_s"] = rng.choice((1.0, 10.0))
     elif where == "latest":
         d = MAX_DURATION_S
-        raw["monitor"] = {"period_s": 3600.0, "decision_period_s": rng.choice((None, 3600.0))}
+        raw["monitor"] = {**raw.get("monitor", {}), "period_s": 3600.0,
+                          "decision_period_s": rng.choice((None, 3600.0))}
     raw["duration_s"] = d
     t = {"zero": 0.0, "end": d, "mid": d / 2, "late": LATE_T, "latest": d - cap_s / 2}[where]
     start = 0.0 if where in ("zero", "end", "mid") else max(0.0, t - rng.choice((0.0, cap_s / 2)))
@@ -333,6 +369,13 @@ def same_instant(rng: Any, cap_s: float) -> dict[str, Any]:
         events += [{"t": d, "action": "launch", "app": a} if rng.random() < 0.5
                    else {"t": d, "action": "goal", "app": a, "value": 1.0} for a in names]
     raw["events"] = _fix_order(_shuffle(rng, events))
+    if where in ("zero", "mid") and rng.random() < 0.2:  # launches and exits close together
+        pool = names[:4]  # about a thousand launches and exits at most
+        raw["random_workload"] = {
+            "pool": pool, "min_concurrent": 1, "max_concurrent": len(pool),
+            "mean_on_s": rng.choice((1e-2, 0.05, 5e-324)),
+            "mean_off_s": rng.choice((1e-2, 0.05, 5e-324))}
+        raw["events"] = []
     return raw
 
 
@@ -543,16 +586,16 @@ def bound_fix(msg: str) -> tuple[list[str | int], float] | None:
 def _validation_error(raw: dict[str, Any]) -> str | None:
     import warnings
 
-    from fuzzkit import clean_errors
-
     from sim.inputs import load_inputs
+    from sim.messages import OneLineError
     from sim.runner import create_schedulers
+    from sim.schedulers.registry import SchedulerError
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             create_schedulers(load_inputs(copy.deepcopy(raw)))
-        except clean_errors() as exc:
+        except (OneLineError, SchedulerError) as exc:  # the tool's own refusals
             return str(exc)
     return None
 
@@ -621,7 +664,8 @@ class RunFacts:
     metrics: dict[str, Any]
     link: bool
     """the run had a link (server and network)"""
-    notes: list[str] = field(default_factory=list)
+    idle_w: float | None = None
+    """the device's idle power (overall energy is idle power x duration + the apps' energy)"""
 
 
 def intervals_of(events: Any, duration: float) -> dict[str, list[tuple[float, float]]]:
@@ -653,7 +697,8 @@ def facts_of(res: Any) -> RunFacts:
     return RunFacts(res.label, eng.duration_s, sc.metrics.timing,
                     {a.name: a.fps for a in sc.apps}, intervals_of(eng.inputs.events,
                                                                    eng.duration_s),
-                    frames, res.metrics, sc.server is not None and sc.network is not None)
+                    frames, res.metrics, sc.server is not None and sc.network is not None,
+                    sc.device.power.idle_w)
 
 
 def frames_from_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -717,13 +762,33 @@ def check_facts(facts: RunFacts) -> None:
             and abs(radio_sum - ov["radio_s"]) > 1e-6 * (len(m["apps"]) + 1) + 1e-9 * d:
         _fail(facts, "radio-sum", f"apps' radio_s sum to {radio_sum:.9g}, the link was busy "
               f"{ov['radio_s']:.9g} s")
-    # per app: active time, fps, device time
+    n = len(m["apps"]) + 1
+    dev_sum = sum(a["device_s"] or 0.0 for a in m["apps"].values())
+    if ov["device_s"] is not None and abs(dev_sum - ov["device_s"]) > 1e-6 * n + 1e-9 * d:
+        _fail(facts, "device-sum", f"apps' device_s sum to {dev_sum:.9g}, overall "
+              f"{ov['device_s']:.9g}")
+    if facts.idle_w is not None and ov["energy_j"] is not None:
+        e_sum = facts.idle_w * d + sum(a["energy_j"] or 0.0 for a in m["apps"].values())
+        if abs(e_sum - ov["energy_j"]) > 1e-6 * n + 1e-9 * abs(e_sum):
+            _fail(facts, "energy-sum", f"idle {facts.idle_w} W x {d} s + the apps' energy is "
+                  f"{e_sum:.9g} J, overall energy_j {ov['energy_j']:.9g}")
+    _check_frames(facts)
+    # per app: active time, camera frames, fps, device time
     for name, g in m["apps"].items():
         ivs = facts.intervals.get(name, [])
         active = sum(b - a for a, b in ivs)
         if g["active_s"] is not None and abs(g["active_s"] - active) > tol_t:
             _fail(facts, "active-time", f"app {name}: active_s {g['active_s']} but its events "
                   f"give {active:.9g} s over {len(ivs)} intervals")
+        period = 1.0 / facts.fps[name]
+        lo = hi = 0
+        for a, b in ivs:
+            tie = 1e-9 * max(1.0, abs(b))
+            lo += max(0, math.ceil((b - tie - a) / period)) if b - tie > a else 0
+            hi += math.floor((b + tie - a) / period) + 1 if math.isfinite(period) else 1
+        if not lo <= g["frames"] <= hi:
+            _fail(facts, "camera-count", f"app {name}: {g['frames']} frames counted, its camera "
+                  f"gave {lo}" + (f" to {hi}" if hi > lo else "") + f" in {len(ivs)} intervals")
         if g["device_s"] is not None and g["device_s"] > active + tol_t:
             _fail(facts, "device-time", f"app {name}: device_s {g['device_s']} > active {active}")
         cam = facts.fps[name]
@@ -732,7 +797,6 @@ def check_facts(facts: RunFacts) -> None:
             if g["fps"] > bound:
                 _fail(facts, "fps-above-camera", f"app {name}: fps {g['fps']} > camera {cam} "
                       f"(+{len(ivs)} frame(s) over {g['active_s']} s)")
-    _check_frames(facts)
 
 
 def _check_frames(facts: RunFacts) -> None:

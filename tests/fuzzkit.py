@@ -512,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="fuzz the inputs (mutated shipped files, "
                                              "generated scenarios); print counts")
     ap.add_argument("--cases", type=int, default=1000, help="cases in all")
-    ap.add_argument("--seed", type=int, default=0, help="random seed of the mutations")
+    ap.add_argument("--seed", type=int, default=0, help="random seed of the mutations and generated scenarios")
     ap.add_argument("--family", choices=FAMILIES, default="all",
                     help="mutate shipped files, generate scenarios, or both (default)")
     ap.add_argument("--kind", choices=KINDS, action="append",
