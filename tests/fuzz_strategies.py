@@ -630,6 +630,69 @@ def at_bounds(rng: Any, cap_s: float) -> dict[str, Any]:
     return raw
 
 
+PLANS_LABEL = "fuzz-plans-"
+"""A scheduler label ``fuzz-plans-<seed>``: the fuzz kit runs :class:`FuzzPlans` (seed)
+in its place (the label's registered name only passes validation)."""
+SHARES = (1.0, 0.5, 1 / 3, 2.0**-52, 1e-17, 1e-300, 5e-324)
+
+
+def fuzz_plans(seed: int) -> Any:
+    """A scheduler whose plans are valid (known variants, shares in (0, 1] summing to at
+    most 1, splits the profile has) but adversarial: shares down to 5e-324, apps paused and
+    resumed at random, other variants, splits and thresholds at every decision, wake-ups at
+    the same instant or a millisecond on. A plug-in may do all of it; the engine must cope."""
+    import random
+
+    from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
+
+    class FuzzPlans(Scheduler):
+        name = "fuzz-plans"
+
+        def __init__(self) -> None:
+            self.rng = random.Random(seed)
+
+        def decide(self, view: SystemView) -> Plan:
+            rng = self.rng
+            apps = {}
+            weights = {a.name: rng.choice(SHARES) for a in view.apps if rng.random() < 0.85}
+            total = sum(weights.values())
+            for a in view.apps:
+                if a.name not in weights:
+                    continue  # paused
+                share = weights[a.name] / total if total > 1.0 else weights[a.name]
+                variants = sorted(a.profile.variants, key=lambda v: v.known_weight_bytes())
+                split = threshold = None
+                prog = a.profile.progressive
+                if prog is not None and a.profile.outcomes is not None and rng.random() < 0.5:
+                    threshold = rng.choice((0.0, 0.5, 1.0))
+                if prog is not None and a.server_profile is not None and rng.random() < 0.5:
+                    split = rng.choice(("input", *(sp.name for sp in prog.splits)))
+                    threshold = None if split == "input" else threshold  # runs no exits
+                apps[a.name] = AppPlan(rng.choice(variants[:3]).id, max(share, 5e-324), split,
+                                       threshold, rng.random() < 0.7)
+            wake = rng.choice((None, 0.0, 1e-3, 0.01, 0.05, 0.25))
+            return Plan(apps, wake_at_s=None if wake is None else view.time_s + wake)
+
+    return FuzzPlans()
+
+
+def adversarial_plans(rng: Any, cap_s: float) -> dict[str, Any]:
+    """A scenario of any profiles (with a server when they can offload) run by
+    :func:`fuzz_plans` instead of a built-in scheduler; memory for the largest models."""
+    raw = base(rng, cap_s, n_apps=rng.choice((1, 2, 3, 8)), scheduler="agnostic")
+    models = _models_of(raw)
+    if "server" not in raw and all(models[a["family"]].servers for a in raw["apps"]):
+        common = set.intersection(*(set(models[a["family"]].servers) for a in raw["apps"]))
+        if common and rng.random() < 0.7:
+            _server_network(raw, sorted(common)[0])
+    raw["schedulers"] = [{"name": "agnostic", "label": f"{PLANS_LABEL}{rng.randrange(10**6)}"}]
+    raw.setdefault("monitor", {})["decision_period_s"] = rng.choice((0.1, 0.5, 30.0))
+    if rng.random() < 0.5:
+        raw["events"] += [{"t": cap_s / 2, "action": "exit", "app": raw["apps"][0]["name"]},
+                          {"t": cap_s / 2, "action": "launch", "app": raw["apps"][0]["name"]}]
+    return raw
+
+
 STRATEGIES = {
     "extreme-scalars": extreme_scalars,
     "same-instant": same_instant,
@@ -638,6 +701,7 @@ STRATEGIES = {
     "infeasible": infeasible,
     "every-scheduler": every_scheduler,
     "at-bounds": at_bounds,
+    "adversarial-plans": adversarial_plans,
 }
 
 

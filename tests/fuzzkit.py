@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fuzz_strategies import STRATEGIES, check_facts, facts_of, frames_from_rows, generate
+from fuzz_strategies import (
+    PLANS_LABEL,
+    STRATEGIES,
+    check_facts,
+    facts_of,
+    frames_from_rows,
+    fuzz_plans,
+    generate,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM_CAP_S = 2.0
@@ -283,15 +291,33 @@ def check_run(inputs: Any) -> None:
     """Simulate every scheduler of the inputs; AssertionError ``label: invariant: what``
     when a metric is not finite or the run breaks an invariant (fuzz_strategies)."""
     from sim.metrics import compute_metrics
-    from sim.runner import run_inputs
 
-    for res in run_inputs(inputs):
+    for res in _run_all(inputs):
         _finite(res.metrics, res.label)
         compute_metrics(res.engine)
         facts = facts_of(res)
         if sum(f[4] for f in facts.frames) <= ROWS_LIMIT:
             facts = dataclasses.replace(facts, frames=frames_from_rows(res.frames()))
         check_facts(facts)
+
+
+def _run_all(inputs: Any) -> list[Any]:
+    """run_inputs, with :func:`fuzz_strategies.fuzz_plans` for the labels that name it."""
+    from sim.engine.world import Simulation
+    from sim.metrics import compute_metrics
+    from sim.runner import RunResult, run_inputs
+
+    if not any(s.key.startswith(PLANS_LABEL) for s in inputs.scenario.schedulers):
+        return run_inputs(inputs)
+    out = []
+    for spec in inputs.scenario.schedulers:
+        if spec.key.startswith(PLANS_LABEL):
+            sched = fuzz_plans(int(spec.key[len(PLANS_LABEL):]))
+            eng = Simulation(inputs, sched, label=spec.key).run()
+            out.append(RunResult(spec.key, compute_metrics(eng), eng))
+        else:
+            out += run_inputs(inputs, [spec.key])
+    return out
 
 
 def _finite(node: Any, where: str) -> None:
