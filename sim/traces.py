@@ -355,6 +355,10 @@ class Trace:
         last = self._t[-1]
         period = last + float(np.median(np.diff(self._times))) if period_s is None else period_s
         if not period > last:
+            if period_s is None:  # the median spacing vanished into a huge last time
+                raise TraceError(f"loop: the last time {last:g} s is too large to repeat after "
+                                 "(one more sample spacing does not change it); drop loop or "
+                                 "fix the times")
             raise ValueError(f"period_s must exceed the last breakpoint {last:g}, got {period}")
         reps = max(1, math.ceil(duration_s / period))
         if reps == 1:

@@ -229,3 +229,9 @@ def test_a_tiny_share_never_lets_the_device_do_more_than_it_can(tmp_path: Path) 
     assert sum(res.work_done.values()) <= 60.0 + 1e-9
     assert res.work_done["a"] == pytest.approx(5.0, abs=1e-6)   # 125 frames by t = 5 s
     assert len(res.apps["b"].record.frames) == 1375  # 55 s / 40 ms
+
+
+def test_a_loop_after_a_huge_last_time_is_a_trace_error() -> None:
+    from sim.traces import Trace, TraceError
+    with pytest.raises(TraceError, match=r"^loop: the last time 1e\+300 s is too large"):
+        Trace([0.0, 0.5, 1.0, 1e300], [5.0, 4.0, 3.0, 2.0]).looped(10.0)
