@@ -29,7 +29,7 @@ from collections.abc import Callable
 import simpy
 from simpy.events import Event
 
-from sim.engine.processor import Job, _Call
+from sim.engine.processor import Job, _Call, notify
 from sim.traces import Trace
 
 __all__ = ["MultiCoreProcessor", "water_fill"]
@@ -172,12 +172,7 @@ class MultiCoreProcessor:
             self._done[owner] = self._done.get(owner, 0.0) + left * d / self.cores
         self._rate.pop(owner)
         self._alloc.pop(owner)
-        self._deferred = True
-        try:
-            job.on_done(job)
-        finally:
-            self._deferred = False
-        self._reschedule()
+        notify(self, [job])
         return True
 
     def rate(self, owner: str) -> float:
@@ -295,10 +290,4 @@ class MultiCoreProcessor:
             self._alloc.pop(owner)
             finished.append(job)
         self._due = set()
-        self._deferred = True
-        try:
-            for job in finished:
-                job.on_done(job)
-        finally:
-            self._deferred = False
-        self._reschedule()
+        notify(self, finished)

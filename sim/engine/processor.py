@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import simpy
 from simpy.events import Event
 
 from sim.traces import Trace
 
-__all__ = ["Job", "SharedProcessor", "at"]
+__all__ = ["Job", "SharedProcessor", "at", "notify"]
 
 _TIE = 1e-12  # virtual finish times this close (relative) complete together
 _REBASE = 1e3  # virtual time past which it restarts at 0 (keeps a new job's work/w exact)
@@ -53,6 +54,24 @@ def at(env: simpy.Environment, delay: float, callback: Callable[[Event], None],
     ev = _Call(env, callback)
     env.schedule(ev, priority, delay)  # type: ignore[arg-type]  # any int orders events
     return ev
+
+
+class _Processor(Protocol):
+    _deferred: bool
+
+    def _reschedule(self) -> None: ...
+
+
+def notify(proc: _Processor, finished: list[Job]) -> None:
+    """Tell the owners of finished jobs (their callbacks may submit more: one reschedule
+    after all of them), then plan the processor's next event."""
+    proc._deferred = True
+    try:
+        for job in finished:
+            job.on_done(job)
+    finally:
+        proc._deferred = False
+    proc._reschedule()
 
 
 class Job:
@@ -197,12 +216,7 @@ class SharedProcessor:
         self._credit(owner, job.work)
         job.share_time = (self._u - job.u0) * job.weight
         job.served = job.work
-        self._deferred = True
-        try:
-            job.on_done(job)
-        finally:
-            self._deferred = False
-        self._reschedule()
+        notify(self, [job])
         return True
 
     def rate(self, owner: str) -> float:
@@ -340,13 +354,7 @@ class SharedProcessor:
             done[owner] = done.get(owner, 0.0) + job.work
             job.share_time = (u - job.u0) * job.weight
             job.served = job.work
-        self._deferred = True
-        try:
-            for job in finished:
-                job.on_done(job)
-        finally:
-            self._deferred = False
-        self._reschedule()
+        notify(self, finished)
 
     def _start_due(self, t: float) -> None:
         """Start every waiting job whose start time is <= t (the scheduled one)."""
