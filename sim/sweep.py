@@ -11,7 +11,12 @@ itself before anything runs, so a typo costs an error line, not a half-finished 
 
 Each finished run is written atomically to ``OUT/runs/<key>.json`` (the key hashes the run's
 identity), so a re-run after a kill computes only the runs whose file is missing. Runs are
-deterministic, so the results do not depend on the executor that ran them.
+deterministic, so the results do not depend on the executor that ran them. A run file also
+records the content of every profile and trace file the run read and the mvsched version
+(:mod:`sim.sweep_trust`): a re-run recomputes the runs whose inputs changed since, and
+``sweep.csv`` is made only of runs computed from the current ones. One sweep at a time
+writes to a folder (:mod:`sim.sweep_lock`); a killed local sweep leaves no worker behind
+(:mod:`sim.sweep_procs`).
 """
 
 from __future__ import annotations
@@ -36,10 +41,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sim.atomic import write_text_atomic
 from sim.inputs import RunInputs, load_inputs
-from sim.messages import OneLineError
 from sim.overrides import OverrideError, split_path
 from sim.paths import path_problem
 from sim.scenario import MAX_SEEDS, load_scenario
+from sim.sweep_errors import SweepError
+from sim.sweep_lock import remove_temp_files, sweep_lock
+from sim.sweep_runs import current_run, recompute_line, run_path, todo
+from sim.sweep_trust import FileHasher, fingerprint, input_digest
 from sim.yaml_input import read_yaml
 
 __all__ = [
@@ -48,10 +56,6 @@ __all__ = [
 ]
 
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class SweepError(OneLineError):
-    """A sweep that cannot run; one line naming the sweep file and the field path."""
 
 
 MAX_RUNS = 100_000
@@ -114,6 +118,13 @@ class RunTask:
     params: Mapping[str, Any]
     seed: int
     scenario_sha256: str
+    inputs: Mapping[str, Any]
+    """the files the run reads, by content hash, and the mvsched version (sim.sweep_trust)"""
+
+    @property
+    def fingerprint(self) -> str:
+        """Digest of everything the run's result depends on, as the sweep sees it now."""
+        return fingerprint(self.scenario_sha256, self.key, self.inputs)
 
     def identity(self) -> dict[str, Any]:
         return {"key": self.key, "scheduler": self.scheduler, "grid": dict(self.grid),
@@ -135,6 +146,8 @@ class Sweep:
     param_paths: Mapping[str, str]
     """scheduler label -> ``schedulers[i].params``, the path its parameters override"""
     scenario_sha256: str
+    inputs: Mapping[tuple[str, ...], Mapping[str, Any]]
+    """grid point's overrides -> the input digest of its runs (sim.sweep_trust)"""
 
     def points(self) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
         """(grid point, scheduler, params point) in the order of ``sweep.csv``."""
@@ -146,7 +159,7 @@ class Sweep:
     def tasks(self) -> list[RunTask]:
         return [RunTask(run_key(g, label, p, s), str(self.scenario),
                         _overrides(g) + _overrides(p, self.param_paths[label]),
-                        label, g, p, s, self.scenario_sha256)
+                        label, g, p, s, self.scenario_sha256, self.inputs[_overrides(g)])
                 for g, label, p in self.points() for s in self.seeds]
 
 
@@ -158,6 +171,8 @@ class SweepResult:
     runs: int
     skipped: int
     csv: Path
+    recomputed: int = 0
+    """runs whose file was there but computed from other inputs (counted in computed)"""
 
     @property
     def computed(self) -> int:
@@ -211,8 +226,11 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     for label in labels:
         _check_params(check, spec, label, param_paths[label], grid_points)
     digest = hashlib.sha256(_canonical(base.scenario.model_dump(mode="json")).encode())
+    hasher = FileHasher()
+    inputs = {_overrides(g): input_digest(check.inputs(_overrides(g), "grid"), hasher)
+              for g in grid_points}
     return Sweep(src, spec, check.scenario, seeds, labels, grid_points, params_points,
-                 param_paths, digest.hexdigest())
+                 param_paths, digest.hexdigest(), inputs)
 
 
 def _parse(src: Path) -> SweepSpec:
@@ -395,62 +413,43 @@ def run_one(task: RunTask) -> dict[str, Any]:
         warnings.simplefilter("ignore", PlausibilityWarning)
         inputs = load_inputs(task.scenario, seed=task.seed, overrides=task.overrides)
     result = run_inputs(inputs, [task.scheduler], out=None)[0]
-    return {**task.identity(), "overall": result.metrics["overall"]}
+    seen = input_digest(inputs)  # as this worker read them
+    return {**task.identity(), "inputs": seen,
+            "fingerprint": fingerprint(task.scenario_sha256, task.key, seen),
+            "overall": result.metrics["overall"]}
 
 
 def run_sweep(sweep: Sweep | str | os.PathLike[str], out: str | os.PathLike[str],
               executor: str | Executor = "local", address: str | None = None,
               workers: int | None = None, progress: bool = False,
-              on_result: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
-    """Run every run of the sweep whose file ``out/runs/<key>.json`` is missing, then write
-    ``out/sweep.csv``.
+              on_result: Callable[[dict[str, Any]], None] | None = None,
+              on_notice: Callable[[str], None] | None = None) -> SweepResult:
+    """Run every run of the sweep whose file ``out/runs/<key>.json`` is missing or was
+    computed from other inputs than the current ones, then write ``out/sweep.csv``.
 
     ``executor``: ``"local"`` (a spawn process pool of ``workers``, default one per CPU),
     ``"dask"`` (the scheduler at ``address``, else a local cluster of ``workers`` processes)
     or any :class:`concurrent.futures.Executor`. ``on_result`` sees each record once its file
-    is written.
+    is written; ``on_notice`` gets the line saying which runs are recomputed and why. While it
+    runs, ``out`` is locked: another sweep into it raises
+    :class:`sim.sweep_lock.SweepLocked`, a :class:`SweepError`.
     """
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     folder = Path(out)
     _check_executor(executor, address, workers)
     tasks = sw.tasks()
-    pending = [t for t in tasks if not _done(folder, t)]
-    write_text_atomic(folder / "sweep.yaml", _resolved_yaml(sw))
-    if pending:
-        with _executor(executor, address, workers or os.cpu_count() or 1) as pool:
-            _drive(pool, pending, folder, sw, progress, on_result)
-    rows = aggregate(sw, folder)
-    path = write_text_atomic(folder / "sweep.csv", _csv_text(rows))
-    return SweepResult(rows, len(tasks), len(tasks) - len(pending), path)
-
-
-def _run_path(out: Path, key: str) -> Path:
-    return out / "runs" / f"{key}.json"
-
-
-def _read_run(path: Path) -> dict[str, Any]:
-    try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{path}: missing; run the sweep to compute it") from None
-    except (ValueError, OSError) as exc:
-        raise SweepError(f"{path}: not a readable run file ({exc}); delete it to recompute "
-                         "that run") from None
-    if not isinstance(rec, dict) or not isinstance(rec.get("overall"), dict):
-        raise SweepError(f"{path}: not a sweep run file (no 'overall' metrics); delete it to "
-                         "recompute that run")
-    return rec
-
-
-def _done(out: Path, task: RunTask) -> bool:
-    """Whether the run's file exists; one from another version of the scenario is refused."""
-    path = _run_path(out, task.key)
-    if not path.exists():
-        return False
-    if _read_run(path).get("scenario_sha256") != task.scenario_sha256:
-        raise SweepError(f"{path}: computed from another version of {task.scenario}; use "
-                         f"another --out, or delete {path.parent} to recompute")
-    return True
+    with sweep_lock(folder):
+        remove_temp_files(folder)
+        pending, stale, why = todo(folder, tasks)
+        if stale and on_notice is not None:
+            on_notice(recompute_line(stale, why))
+        write_text_atomic(folder / "sweep.yaml", _resolved_yaml(sw))
+        if pending:
+            with _executor(executor, address, workers or os.cpu_count() or 1) as pool:
+                _drive(pool, pending, folder, sw, progress, on_result)
+        rows = aggregate(sw, folder)
+        path = write_text_atomic(folder / "sweep.csv", _csv_text(rows))
+    return SweepResult(rows, len(tasks), len(tasks) - len(pending), path, stale)
 
 
 def _resolved_yaml(sw: Sweep) -> str:
@@ -482,11 +481,9 @@ def _executor(kind: str | Executor, address: str | None, workers: int) -> Iterat
         with _dask_executor(address, workers) as pool:
             yield pool
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from sim.sweep_procs import local_pool
 
-        pool = ProcessPoolExecutor(max_workers=workers,
-                                   mp_context=multiprocessing.get_context("spawn"))
+        pool = local_pool(workers)
         try:
             yield pool
         finally:
@@ -525,7 +522,7 @@ def _drive(pool: Executor, tasks: Sequence[RunTask], out: Path, sw: Sweep, progr
                   disable=not progress) as bar:
             for fut in as_completed(futures):
                 record = _outcome(fut, futures[fut], sw)
-                write_text_atomic(_run_path(out, record["key"]),
+                write_text_atomic(run_path(out, record["key"]),
                                   json.dumps(record, indent=1) + "\n")
                 bar.update()
                 if on_result is not None:
@@ -547,11 +544,12 @@ def _outcome(fut: Future[dict[str, Any]], task: RunTask, sw: Sweep) -> dict[str,
 # -- aggregation --------------------------------------------------------------------------
 def aggregate(sweep: Sweep, out: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """One row per (grid point, scheduler, params point), from the run files in
-    ``out/runs``: the mean and 95% interval over seeds of every numeric overall metric."""
+    ``out/runs``: the mean and 95% interval over seeds of every numeric overall metric. A run
+    file computed from another scenario or other inputs than the sweep's now is refused."""
     from sim.compare import summarize
 
     folder = Path(out)
-    runs = {t.key: _read_run(_run_path(folder, t.key))["overall"] for t in sweep.tasks()}
+    runs = {t.key: current_run(folder, t)["overall"] for t in sweep.tasks()}
     keys = _metric_keys(runs.values())
     names = list(dict.fromkeys(n for label in sweep.schedulers
                                for n in sweep.spec.params.get(label, {})))

@@ -7,6 +7,7 @@ with exit code 2.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 __all__ = ["add_subcommand", "cmd_sweep"]
@@ -17,7 +18,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sweep import run_sweep
 
     res = run_sweep(args.sweep, args.out, executor=args.executor, address=args.address,
-                    workers=args.workers, progress=not args.quiet)
+                    workers=args.workers, progress=not args.quiet,
+                    on_notice=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"{res.runs} runs ({res.skipped} already done), sweep.csv: {res.csv}")
     return 0
 
@@ -29,7 +31,9 @@ def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
                       "parallel and resumable; sweep.csv with means and 95%% intervals",
         description="Run every (grid point, scheduler, parameter point, seed) of a sweep file "
                     "whose result DIR/runs/<key>.json is missing, then write DIR/sweep.csv "
-                    "and the resolved DIR/sweep.yaml. A re-run resumes an interrupted sweep.")
+                    "and the resolved DIR/sweep.yaml. A re-run resumes an interrupted sweep "
+                    "and recomputes the runs whose profiles or traces changed since. One "
+                    "sweep at a time writes to DIR.")
     p.add_argument("sweep", metavar="SWEEP.yaml",
                    help="sweep file: scenario, seeds, schedulers, grid, params")
     p.add_argument("--out", required=True, metavar="DIR",
