@@ -137,7 +137,7 @@ RANGES: dict[str, Range] = {
     "device.power.radio_tx_w": Range(0, 1e4, "W"),
     "network.rtt_ms": Range(0, 600_000, "ms"),
     "network.timeout_factor": Range(1, 1000),
-    "apps[].fps": Range(0, 1000, "frames/s", open_lo=True),
+    "apps[].fps": Range(1e-6, 1000, "frames/s"),  # 1e-6: a frame in 11.6 days; 1/fps finite
     "apps[].latency_goal_ms": Range(0.01, MAX_GOAL_MS, "ms"),
     "apps[].priority": Range(1e-6, 1e6),
     "apps[].upload_bytes": Range(1, 1e10, "bytes"),

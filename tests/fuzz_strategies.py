@@ -275,7 +275,10 @@ def _set_extreme_scalar(raw: dict[str, Any], rng: Any, cap_s: float) -> str:
         raw["device"]["background_load"] = _trace(rng, raw["duration_s"], pick(
             5e-324, 0.5, 1 - 2.0**-53, 0.999999))
     elif what == "duration":
-        raw["duration_s"] = pick(*SUBNORMAL, 1e-300, 2.0**-20, 1e-6, cap_s)
+        d = pick(*SUBNORMAL, 1e-300, 2.0**-20, 1e-6, cap_s)
+        # a legal long run is not what this case is about (and would take minutes, not
+        # hang): longer legal durations become the cap; illegal ones stay, to be refused
+        raw["duration_s"] = cap_s if cap_s < d <= MAX_DURATION_S else d
     elif what == "ewma":
         raw.setdefault("monitor", {})["ewma"] = pick(5e-324, 2.0**-52, 1.0)
     elif what == "drift":

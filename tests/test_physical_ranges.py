@@ -203,7 +203,7 @@ def test_the_bounds_run(tmp_path):
             "network": {"bandwidth_mbps": 1e5, "rtt_ms": 6e5, "timeout_factor": 1000},
             "apps": [{"name": "a", "family": "pp", "fps": 1000, "latency_goal_ms": 0.01,
                       "priority": 1e-6, "upload_bytes": 10**10},
-                     {"name": "b", "family": "pp", "fps": 1e-9, "latency_goal_ms": 3.6e6,
+                     {"name": "b", "family": "pp", "fps": 1e-6, "latency_goal_ms": 3.6e6,
                       "priority": 1e6}],
             "events": [{"t": 0, "action": "launch", "app": "a"},
                        {"t": 0, "action": "launch", "app": "b"},

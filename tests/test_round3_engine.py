@@ -235,3 +235,26 @@ def test_a_loop_after_a_huge_last_time_is_a_trace_error() -> None:
     from sim.traces import Trace, TraceError
     with pytest.raises(TraceError, match=r"^loop: the last time 1e\+300 s is too large"):
         Trace([0.0, 0.5, 1.0, 1e300], [5.0, 4.0, 3.0, 2.0]).looped(10.0)
+
+
+def test_water_fill_never_allots_more_than_the_capacity() -> None:
+    from sim.engine.multicore import water_fill
+    demand = {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}
+    weight = {"a": 0.75, "b": 0.25, "c": 7.5e-18, "d": 1e-100}
+    alloc = water_fill(2.0, demand, weight)
+    # tiny weights once cancelled the remaining weight to 0, and 0 <= 0 gave c and d a core
+    assert alloc == {"a": 1.0, "b": 1.0, "c": 0.0, "d": 0.0}
+    assert water_fill(1.0, {"x": 1.0, "y": 1.0}, {"x": 5e-324, "y": 5e-324}) == \
+        {"x": 0.5, "y": 0.5}
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in
+                                        (ROOT / "tests/data/fuzz_regressions").glob("*.yaml")))
+def test_fuzz_findings_stay_fixed(case: str) -> None:
+    """Generated cases the fuzz kit once flagged (device time over the run's duration on two
+    cores with tiny shares; a frame finishing a float step before its arrival), re-run under
+    its plan source with every invariant checked."""
+    import fuzzkit
+
+    from sim.inputs import load_inputs
+    fuzzkit.check_run(load_inputs(ROOT / "tests/data/fuzz_regressions" / case))

@@ -309,6 +309,8 @@ class AppRuntime:
             idx = n - keep
             start = now
         arrival = t0 + idx * period
+        if arrival > start:  # arrived within the tie, a float step after now: start it then
+            start = arrival
         pos = self._sample_pos
         if pos >= len(self._samples):
             self._refill()
@@ -331,7 +333,8 @@ class AppRuntime:
         job.work = work
         self._interfere(route.variant)
         if start > now:
-            job.work = work * self._after_idle  # it slept until its frame: cold caches
+            if pending <= 0:  # it slept until its frame: cold caches (not for a tie's step)
+                job.work = work * self._after_idle
             self._reserved = True
             self._device.submit_at(job, start)
         else:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import simpy
 from simpy.events import Event
 
-from sim.engine.processor import Job, _Call, notify
+from sim.engine.processor import MIN_WEIGHT, Job, _Call, notify
 from sim.traces import Trace
 
 __all__ = ["MultiCoreProcessor", "water_fill"]
@@ -49,18 +49,23 @@ def water_fill(capacity: float, demand: dict[str, float], weight: dict[str, floa
         for k in live:
             alloc[k] = min(demand[k], capacity * weight[k])
         return alloc
-    live.sort(key=lambda k: (demand[k] / weight[k], k))
+    top = max(weight[k] for k in live)  # only ratios matter: scale the largest to 1
+    w = {k: weight[k] / top for k in live}
+    live.sort(key=lambda k: (demand[k] / w[k], k))
+    rest_w = [0.0] * (len(live) + 1)  # weight of live[i:], summed from the smallest (exact
+    for i in range(len(live) - 1, -1, -1):  # enough that tiny weights never cancel to 0)
+        rest_w[i] = rest_w[i + 1] + w[live[i]]
     left_c = capacity
-    left_w = sum(weight[k] for k in live)
     for i, k in enumerate(live):
-        if demand[k] * left_w <= left_c * weight[k]:  # its cap is below the water level
-            alloc[k] = demand[k]
-            left_c -= demand[k]
-            left_w -= weight[k]
+        if left_c <= 0.0:
+            break
+        if demand[k] * rest_w[i] <= left_c * w[k]:  # its cap is below the water level
+            alloc[k] = min(demand[k], left_c)
+            left_c -= alloc[k]
             continue
-        level = left_c / left_w
+        level = left_c / rest_w[i]
         for rest in live[i:]:
-            alloc[rest] = level * weight[rest]
+            alloc[rest] = level * w[rest]
         break
     return alloc
 
@@ -113,6 +118,8 @@ class MultiCoreProcessor:
         return self.cores * self.capacity_trace.value_at(self.env.now)
 
     def set_weight(self, owner: str, weight: float) -> None:
+        if 0.0 < weight < MIN_WEIGHT:  # as SharedProcessor.set_weight
+            weight = MIN_WEIGHT
         self._advance()
         self.weights[owner] = weight
         job = self.jobs.get(owner)

@@ -30,9 +30,11 @@ from simpy.events import Event
 
 from sim.traces import Trace
 
-__all__ = ["Job", "SharedProcessor", "at", "notify"]
+__all__ = ["MIN_WEIGHT", "Job", "SharedProcessor", "at", "notify"]
 
 _TIE = 1e-12  # virtual finish times this close (relative) complete together
+MIN_WEIGHT = 1e-100
+"""Smallest positive weight (share) a processor uses: ``cap / W`` must stay finite."""
 _REBASE = 1e3  # virtual time past which it restarts at 0 (keeps a new job's work/w exact)
 
 
@@ -131,7 +133,10 @@ class SharedProcessor:
         return self._cap
 
     def set_weight(self, owner: str, weight: float) -> None:
-        """Set an owner's weight; takes effect immediately for a running job."""
+        """Set an owner's weight; takes effect immediately for a running job. A positive
+        weight below :data:`MIN_WEIGHT` counts as that (rates would overflow below it)."""
+        if 0.0 < weight < MIN_WEIGHT:
+            weight = MIN_WEIGHT
         job = self.jobs.get(owner)
         self.weights[owner] = weight
         if job is None or job.weight == weight:
