@@ -3,7 +3,8 @@ other packages (``models``: train, profile, emulate) come through the ``mvsched.
 entry point group (:mod:`sim.commands`), so the simulator never imports them.
 
 User errors (bad scenario, profile, trace, scheduler name, data path) print one line naming
-the file, the field and what was expected, and exit with code 2 — never a traceback.
+the file, the field and what was expected, and exit with code 2 — never a traceback; so
+does an output folder that cannot be written (read-only, full disk), naming it and the cause.
 """
 
 from __future__ import annotations
@@ -82,16 +83,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare, write_comparison
+    from sim.compare import compare
 
     out = Path(args.out) if args.out else _default_out(args.scenario)
     sets = list(args.set or [])
     if not args.no_plots:
         sets.append("metrics.frames_csv=true")  # the latency CDF needs every frame
-    comp = compare(args.scenario, args.seeds, args.seed, out, sets, progress=not args.quiet)
-    rows = comp.summary or comp.rows
-    keys = ("scheduler", *_table_keys(rows), "decisions", "refused_plans", "decision_ms_median")
-    write_comparison(out / "comparison.csv", comp, keys[1:])
+
+    def columns(comp: Any) -> tuple[str, ...]:
+        """The metrics of comparison.csv and of the table printed."""
+        return (*_table_keys(comp.summary or comp.rows), "decisions", "refused_plans",
+                "decision_ms_median")
+
+    comp = compare(args.scenario, args.seeds, args.seed, out, sets, progress=not args.quiet,
+                   columns=columns)
+    rows, keys = comp.summary or comp.rows, ("scheduler", *columns(comp))
     if comp.summary:
         print(f"mean over seeds {comp.seeds[0]}..{comp.seeds[-1]}:")
         print(format_results(rows, keys))
@@ -291,6 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a full disk, a read-only folder: the file and the cause
+        if os.environ.get("MVSCHED_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

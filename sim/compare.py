@@ -5,7 +5,9 @@ told from the spread of random launches, samples and traces.
 With one seed the runs go to ``OUT/<scheduler>/`` as ``mvsched run`` writes them; with more,
 to ``OUT/seed-<seed>/<scheduler>/``. ``comparison.csv`` holds one row per scheduler and seed
 and, with more than one seed, one ``seed = mean`` row per scheduler with ``<metric>_ci95``
-columns (the half-width of Student's t interval over the seeds).
+columns (the half-width of Student's t interval over the seeds). ``OUT`` is written into a
+temporary sibling folder and replaces the old ``OUT`` whole once complete, so no run, seed or
+file of an earlier comparison stays beside the new one.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import csv
 import io
 import math
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sim.atomic import write_text_atomic
+from sim.results_folder import replacing
 
 __all__ = ["Comparison", "ci95", "compare", "summarize"]
 
@@ -77,23 +80,39 @@ def _row(result: Any, seed: int) -> dict[str, Any]:
 
 def compare(source: str | os.PathLike[str] | dict[str, Any], seeds: int = 1,
             seed: int | None = None, out: str | os.PathLike[str] | None = None,
-            overrides: Sequence[str] = (), progress: bool = False) -> Comparison:
+            overrides: Sequence[str] = (), progress: bool = False,
+            columns: Callable[[Comparison], Sequence[str]] | None = None) -> Comparison:
     """Run every listed scheduler on ``seeds`` consecutive seeds from ``seed`` (default: the
-    scenario's)."""
+    scenario's). With ``out``, the runs and ``comparison.csv`` (the metrics ``columns``
+    gives, default every numeric one) replace ``out`` whole once all are written."""
     from sim.inputs import load_inputs
-    from sim.runner import run_inputs
     from sim.scenario import MAX_SEEDS
 
     if not 1 <= seeds <= MAX_SEEDS:
         raise ValueError(f"--seeds: expected 1 to {MAX_SEEDS} seeds, got {seeds}")
     first = load_inputs(source, seed=seed, overrides=overrides)
+    if out is None:
+        return _compare(source, first, seeds, None, overrides, progress)
+    out = Path(out)
+    with replacing(out, legacy="comparison.csv") as folder:
+        comp = _compare(source, first, seeds, folder, overrides, progress)
+        keys = columns(comp) if columns else _numeric_keys(comp.rows)
+        write_comparison(folder / "comparison.csv", comp, keys)
+    return replace(comp, run_dirs=[out / d.relative_to(folder) for d in comp.run_dirs])
+
+
+def _compare(source: str | os.PathLike[str] | dict[str, Any], first: Any, seeds: int,
+             out: Path | None, overrides: Sequence[str], progress: bool) -> Comparison:
+    from sim.inputs import load_inputs
+    from sim.runner import run_inputs
+
     base = first.scenario.seed
     rows: list[dict[str, Any]] = []
     dirs: list[Path] = []
     for i in range(seeds):
         s = base + i
         inputs = first if i == 0 else load_inputs(source, seed=s, overrides=overrides)
-        where = None if out is None else Path(out) / (f"seed-{s}" if seeds > 1 else "")
+        where = None if out is None else out / (f"seed-{s}" if seeds > 1 else "")
         results = run_inputs(inputs, None, where, progress)
         rows += [_row(r, s) for r in results]
         if where is not None:

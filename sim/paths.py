@@ -6,9 +6,11 @@ that name neither the input file nor the field; these checks say what is wrong i
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
-__all__ = ["MAX_NAME", "MAX_PATH", "name_problem", "path_problem"]
+__all__ = ["MAX_NAME", "MAX_PATH", "inside", "name_problem", "path_problem"]
 
 MAX_NAME = 255
 """Longest file or folder name most file systems accept (bytes)."""
@@ -38,3 +40,9 @@ def name_problem(text: str) -> str | None:
         return None
     return ("becomes a file or folder name: use 1-100 letters, digits and '._+-', starting "
             "with a letter or digit")
+
+
+def inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """Whether ``path``, every link on the way followed, is ``folder`` or lies in it."""
+    p, f = Path(path).resolve(), Path(folder).resolve()
+    return p == f or f in p.parents

@@ -26,8 +26,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.atomic import write_bytes_atomic
+from sim.atomic import remove_leftovers, write_bytes_atomic
 from sim.inputs import RunInputs, load_inputs
+from sim.paths import inside, name_problem
 from sim.traces import Trace
 
 matplotlib.use("Agg")
@@ -104,14 +105,21 @@ def scheduler_colors(labels: Iterable[str]) -> dict[str, str]:
 
 
 def _save(fig: Figure, out: Path, name: str, fmt: Sequence[str]) -> list[Path]:
-    """Render into memory, then write atomically; the figure is closed either way."""
+    """Render into memory, then write atomically; the figure is closed either way. ``name``
+    must be one safe file name, so that every file lands in ``out`` itself."""
     try:
+        problem = name_problem(name)
+        if problem:
+            raise PlotError(f"figure name {name!r} {problem}")
         paths = []
         for ext in _check_fmt(fmt):
             buf = io.BytesIO()
             meta = {"CreationDate": None} if ext == "pdf" else None  # same input, same bytes
             fig.savefig(buf, format=ext, dpi=DPI, metadata=meta)
-            paths.append(write_bytes_atomic(out / f"{name}.{ext}", buf.getvalue()))
+            try:
+                paths.append(write_bytes_atomic(out / f"{name}.{ext}", buf.getvalue()))
+            except OSError as exc:
+                raise PlotError(f"{out}: cannot write ({exc.strerror or exc})") from None
         return paths
     finally:
         plt.close(fig)
@@ -730,9 +738,23 @@ KIND_FACET = {"timeline": "run", "cdf": "run", "bars": "run", "fidelity": "emula
               **{k: "sweep" for k in SWEEP_KINDS}}
 
 
-def _why_not_runs(runs: Mapping[str, Path], kind: str) -> str | None:
+def _timeline_name(label: str, run: Path) -> str:
+    """``timeline-<label>``: the label, read from a file, must be a safe file name."""
+    problem = name_problem(label)
+    if problem:
+        raise PlotError(f"{run / 'metrics.json'}: scheduler label {label!r} {problem}")
+    return f"timeline-{label}"
+
+
+def _why_not_runs(runs: Mapping[str, Path], kind: str, folder: Path) -> str | None:
     files = {"timeline": ("timeline.csv", "scenario.yaml"), "cdf": ("frames.csv",),
              "bars": ("metrics.json",)}[kind]
+    if kind == "timeline" and not (folder / "metrics.json").is_file():
+        try:
+            for label, run in runs.items():
+                _timeline_name(label, run)
+        except PlotError as exc:
+            return str(exc)
     for run in runs.values():
         for f in files:
             if not (run / f).is_file():
@@ -749,7 +771,7 @@ def applicable(folder: str | Path) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     runs = _runs(folder)
     if runs:
-        found |= {k: _why_not_runs(runs, k) for k in ("timeline", "cdf", "bars")}
+        found |= {k: _why_not_runs(runs, k, folder) for k in ("timeline", "cdf", "bars")}
     if (folder / "fidelity.csv").is_file():
         found["fidelity"] = None
     if (folder / "sweep.csv").is_file():
@@ -774,7 +796,8 @@ def _draw_kind(kind: str, folder: Path, out: Path, colors: Mapping[str, str],
         if (folder / "metrics.json").is_file():
             return timeline(folder, out, colors=colors, fmt=fmt)
         return [p for lab, run in _runs(folder).items()
-                for p in timeline(run, out, colors=colors, fmt=fmt, name=f"timeline-{lab}")]
+                for p in timeline(run, out, colors=colors, fmt=fmt,
+                                  name=_timeline_name(lab, run))]
     drawer = {"cdf": cdf, "bars": bars, "fidelity": fidelity}[kind]
     return drawer(folder, out, colors=colors, fmt=fmt)
 
@@ -783,7 +806,8 @@ def draw(folder: str | Path, kinds: Iterable[str] | None = None,
          fmt: Sequence[str] = FORMATS) -> list[Path]:
     """Draw the figures a folder supports (``kinds``, or every one that applies) into
     ``<folder>/plots/``; returns the files written. A requested kind that does not apply
-    is a PlotError saying why."""
+    is a PlotError saying why; so is a ``plots`` that is a link (nothing is written
+    outside the folder)."""
     folder = Path(folder)
     fmt = _check_fmt(fmt)
     fits = applicable(folder)
@@ -798,5 +822,22 @@ def draw(folder: str | Path, kinds: Iterable[str] | None = None,
         if fits[kind] is not None:
             raise PlotError(f"{kind}: {fits[kind]}")
     colors = _folder_colors(folder)
-    out = folder / "plots"
+    out = _plots_folder(folder)
     return [p for kind in wanted for p in _draw_kind(kind, folder, out, colors, fmt)]
+
+
+def _plots_folder(folder: Path) -> Path:
+    """``folder/plots``, made if missing and cleared of temporary files a killed drawing
+    left; a link there, or anything leading outside ``folder``, is refused."""
+    out = folder / "plots"
+    if out.is_symlink() or (out.exists() and not inside(out, folder)):
+        raise PlotError(f"{out}: is a symbolic link; plots are written only into a plots "
+                        f"folder inside {folder} (remove the link)")
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise PlotError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    if not out.is_dir() or not inside(out, folder):
+        raise PlotError(f"{out}: is not a folder inside {folder}; plots are written only there")
+    remove_leftovers(out)
+    return out

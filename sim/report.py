@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import yaml
 
-from sim.atomic import write_text_atomic
+from sim.atomic import remove_leftovers, write_text_atomic
 from sim.messages import OneLineError
 
 __all__ = ["EXPECTED", "FORMATS", "Block", "Code", "Figure", "Heading", "Items", "ReportError",
@@ -502,9 +502,17 @@ def render(blocks: Iterable[Block], fmt: str = "md", base: str | os.PathLike[str
 
 def write_report(folder: str | os.PathLike[str], fmt: str = "md",
                  out: str | os.PathLike[str] | None = None) -> Path:
-    """Write the report of ``folder`` (default ``<folder>/report.<fmt>``) atomically."""
+    """Write the report of ``folder`` (default ``<folder>/report.<fmt>``) atomically; its
+    figures go to ``<folder>/plots/`` only (:func:`sim.plots.draw`), and a link at the
+    page's place is replaced, not followed."""
     if fmt not in FORMATS:
         raise ReportError(f"format {fmt!r}: choose from {list(FORMATS)}")
     target = Path(out) if out is not None else Path(folder) / f"report.{fmt}"
+    if target.is_dir() and not target.is_symlink():
+        raise ReportError(f"{target}: is a folder; give the page's file name")
     page = build_page(folder)
-    return write_text_atomic(target, render(page, fmt, target.parent))
+    remove_leftovers(target.parent, target.name)
+    try:
+        return write_text_atomic(target, render(page, fmt, target.parent))
+    except OSError as exc:
+        raise ReportError(f"{target.parent}: cannot write ({exc.strerror or exc})") from None

@@ -19,6 +19,8 @@ from typing import Any
 from sim.engine.world import EngineResult, Simulation
 from sim.inputs import RunInputs, load_inputs
 from sim.metrics import compute_metrics, frame_rows, write_outputs
+from sim.paths import name_problem
+from sim.results_folder import cannot_write, check_replaceable, mark, replacing
 from sim.scenario import Scenario, ScenarioError, SchedulerSpec
 from sim.schedulers.base import Scheduler
 from sim.schedulers.registry import SchedulerError, create_scheduler
@@ -122,11 +124,15 @@ def run_inputs(
     """Run resolved inputs under each scheduler (default: those the scenario lists).
 
     A name the scenario lists uses its parameters; any other registered name runs with its
-    defaults. With ``out``, each run writes its files to ``out/<label>/``.
+    defaults. With ``out``, each run writes its files to ``out/<label>/``, which it replaces
+    whole once they are all written (nothing of an earlier run stays in it).
     """
     from tqdm import tqdm
 
     made = create_schedulers(inputs, schedulers)  # fail before running anything
+    if out is not None:
+        out = Path(out)
+        _prepare_out(out, [spec.key for spec, _ in made], inputs)
     results = []
     duration = inputs.scenario.duration_s
     for spec, sched in tqdm(made, desc=inputs.scenario.name, disable=not progress, unit="run"):
@@ -140,10 +146,28 @@ def run_inputs(
         metrics = compute_metrics(eng)
         res = RunResult(spec.key, metrics, eng)
         if out is not None:
-            res.out_dir = Path(out) / spec.key
-            write_outputs(eng, metrics, res.out_dir, resolved_scenario(inputs))
+            res.out_dir = out / spec.key
+            with replacing(res.out_dir, legacy="metrics.json") as folder:
+                write_outputs(eng, metrics, folder, resolved_scenario(inputs))
         results.append(res)
     return results
+
+
+def _prepare_out(out: Path, labels: Sequence[str], inputs: RunInputs) -> None:
+    """Refuse, before anything runs, a label that is no safe folder name or a run folder
+    that must not be replaced; a new or empty ``out`` gets our marker."""
+    for label in labels:
+        problem = name_problem(label)
+        if problem:
+            raise ScenarioError(f"{inputs.source}: scheduler label {label!r} {problem}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if next(out.iterdir(), None) is None:
+            mark(out)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
+    for label in labels:
+        check_replaceable(out / label, legacy="metrics.json")
 
 
 def run_scenario(
