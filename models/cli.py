@@ -1,5 +1,6 @@
 """``mvsched train``, ``profile`` and ``emulate``: a thin argparse layer over models.profiler
-and models.emulate.
+and models.emulate, imported by each command when it runs (they import torch, which every
+other ``mvsched`` command must not pay for at start-up).
 
 ``add_subcommands`` plugs them into the main ``mvsched`` parser; ``python -m models.cli`` runs
 them on their own. User errors are ``ValueError`` subclasses with one-line messages.
@@ -11,8 +12,6 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-from models.profiler import profile_family, train_family
 
 __all__ = ["add_subcommands", "main"]
 
@@ -31,6 +30,8 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from models.profiler import train_family  # torch: only for the commands that need it
+
     out = train_family(args.family, args.scale, args.data, args.out, args.seed, args.threads,
                        progress=not args.quiet)
     print(f"trained {args.family} ({args.scale}) into {out}")
@@ -38,6 +39,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
+    from models.profiler import profile_family
+
     path = profile_family(args.family, args.device, args.threads, args.scale, args.data,
                           args.out, args.checkpoints, args.seed, args.warmup, args.repeats,
                           progress=not args.quiet, accelerator=args.accelerator)

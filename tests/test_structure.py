@@ -131,3 +131,15 @@ def test_every_declared_dependency_is_imported():
               and not set(IMPORT_NAMES.get(_requirement_name(req), (_requirement_name(req),)))
               & imported]
     assert not unused, f"declared in pyproject.toml but imported nowhere: {unused}"
+
+
+def test_the_cli_starts_without_torch() -> None:
+    """Building the whole parser (plug-in commands included) and validating a scenario
+    import no torch: only train, profile and emulate need it, when they run."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom sim.cli import build_parser, main\nbuild_parser()\n"
+            "rc = main(['validate', 'scenarios/default.yaml'])\n"
+            "assert rc == 0, rc\nassert 'torch' not in sys.modules, 'torch imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
