@@ -20,7 +20,13 @@ from sim.engine.world import EngineResult, Simulation
 from sim.inputs import RunInputs, load_inputs
 from sim.metrics import compute_metrics, frame_rows, write_outputs
 from sim.paths import name_problem
-from sim.results_folder import cannot_write, check_replaceable, mark, replacing
+from sim.results_folder import (
+    ResultsFolderError,
+    cannot_write,
+    check_replaceable,
+    mark,
+    replacing,
+)
 from sim.scenario import Scenario, ScenarioError, SchedulerSpec
 from sim.schedulers.base import Scheduler
 from sim.schedulers.registry import SchedulerError, create_scheduler
@@ -179,6 +185,18 @@ def run_scenario(
     overrides: Sequence[str] = (),
 ) -> list[RunResult]:
     """Load, resolve and run a scenario: a file, a mapping or a :class:`Scenario`;
-    ``overrides`` are ``PATH=VALUE`` changes (:mod:`sim.overrides`)."""
-    return run_inputs(load_inputs(path, seed=seed, overrides=overrides), schedulers, out,
-                      progress)
+    ``overrides`` are ``PATH=VALUE`` changes (:mod:`sim.overrides`). With ``out``, the runs
+    replace ``out`` whole once all are written: no scheduler folder of an earlier run into
+    the same place stays beside them."""
+    inputs = load_inputs(path, seed=seed, overrides=overrides)
+    if out is None:
+        return run_inputs(inputs, schedulers, None, progress)
+    out = Path(out)
+    with replacing(out) as folder:
+        try:
+            results = run_inputs(inputs, schedulers, folder, progress)
+        except ResultsFolderError as exc:  # name the folder the user gave, not ours
+            raise ResultsFolderError(str(exc).replace(str(folder), str(out))) from None
+    for res in results:
+        res.out_dir = out / res.label
+    return results
