@@ -38,6 +38,7 @@ from sim.engine.records import AppRecord
 from sim.engine.world import EngineResult, Simulation
 from sim.inputs import RunInputs, load_inputs
 from sim.metrics import compute_metrics, write_outputs
+from sim.paths import name_problem
 from sim.runner import create_schedulers, resolved_scenario
 
 __all__ = ["EmulationResult", "emulate"]
@@ -71,7 +72,13 @@ def _source(source: Path, scheduler: str | None) -> tuple[Path, str | None]:
         if not scenario.exists() or not metrics.exists():
             raise EmulationError(f"{source}: not a run folder (needs scenario.yaml and "
                                  "metrics.json, as `mvsched run` writes)")
-        label = json.loads(metrics.read_text())["scheduler"]
+        try:
+            label = json.loads(metrics.read_text())["scheduler"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EmulationError(f"{metrics}: not a run's metrics ({type(exc).__name__})") from None
+        problem = name_problem(label) if isinstance(label, str) else "is not a string"
+        if problem:  # it names folders and files: nothing may lead out of the output folder
+            raise EmulationError(f"{metrics}: scheduler label {str(label)[:40]!r} {problem}")
         if scheduler is not None and scheduler != label:
             raise EmulationError(f"{source}: this run is of scheduler {label!r}, not "
                                  f"{scheduler!r}")
