@@ -29,6 +29,16 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _safe_name(text: str) -> str:
+    """A name written into profiles and used for folders (``profiles/<device>/``)."""
+    from sim.paths import name_problem
+
+    problem = name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} {problem}")
+    return text
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from models.profiler import train_family  # torch: only for the commands that need it
 
@@ -72,7 +82,8 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``train``, ``profile`` and ``emulate``; each sets ``func(args) -> int`` on the namespace."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--family", required=True, help="model family (see list_families)")
+    common.add_argument("--family", required=True, type=_safe_name,
+                        help="model family (see list_families)")
     common.add_argument("--scale", default="tiny", help="tiny | standard (default tiny)")
     common.add_argument("--data", default="digits-wild",
                         help="digits | digits-wild | cifar10:PATH | cifar100:PATH | imagefolder:PATH "
@@ -89,7 +100,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
 
     pr = subparsers.add_parser("profile", parents=[common],
                                help="measure a trained family into a profile file")
-    pr.add_argument("--device", required=True, help="device name written into the profile")
+    pr.add_argument("--device", required=True, type=_safe_name,
+                    help="device name written into the profile (letters, digits, '._+-')")
     pr.add_argument("--threads", type=_int_at_least(1), default=1,
                     help="torch threads while timing (default 1)")
     pr.add_argument("--accelerator", choices=("cpu", "cuda"), default="cpu",
