@@ -223,7 +223,47 @@ def eviction_order(
     max_apps: int | None,
 ) -> tuple[list[str], list[str]]:
     """Split apps into (kept, evicted) so the smallest models fit ``budget`` and at most
-    ``max_apps`` run: hopeless apps first, then lowest priority, ties the latest name."""
+    ``max_apps`` run: hopeless apps first, then lowest priority, ties the latest name.
+
+    O(n log n): the victims are a prefix of the apps sorted by (priority, latest name), found
+    with a running total of the memory left (whole bytes, so it is exact)."""
+    size = [min_memory(n) for n in names]
+    if not all(isinstance(m, int | np.integer) for m in size):
+        return _eviction_order_sums(names, priority, min_memory, budget, max_apps)
+    kept = [n for n, m in zip(names, size, strict=True) if m <= budget]
+    evicted = [n for n, m in zip(names, size, strict=True) if m > budget]
+    mem = [m for m in size if m <= budget]
+    order = sorted(range(len(kept)), key=lambda i: (priority(kept[i]), _desc(kept[i])))
+    total, count, k = sum(mem), len(kept), 0
+    while count and (total > budget or (max_apps is not None and count > max_apps)):
+        total -= mem[order[k]]
+        count -= 1
+        k += 1
+    if not k:
+        return kept, evicted
+    victims = [kept[i] for i in order[:k]]
+    # kept.remove(victim) took the first app of that name each time
+    left: dict[str, int] = {}
+    for v in victims:
+        left[v] = left.get(v, 0) + 1
+    rest = []
+    for n in kept:
+        if left.get(n, 0):
+            left[n] -= 1
+        else:
+            rest.append(n)
+    return rest, evicted + victims
+
+
+def _eviction_order_sums(
+    names: Sequence[str],
+    priority: Callable[[str], float],
+    min_memory: Callable[[str], int],
+    budget: int,
+    max_apps: int | None,
+) -> tuple[list[str], list[str]]:
+    """:func:`eviction_order` for sizes that are not whole numbers: the memory of the apps
+    kept is summed afresh after each eviction (a running total would round differently)."""
     kept = [n for n in names if min_memory(n) <= budget]
     evicted = [n for n in names if min_memory(n) > budget]
     victims = sorted(kept, key=lambda n: (priority(n), _desc(n)))
