@@ -107,7 +107,7 @@ def bench_decisions(
     solvers: Sequence[str] = ("exact", "greedy"),
     share_step: float = 0.05,
 ) -> list[dict[str, Any]]:
-    """Rows of (apps, solver, objective) with median/p90 decision time in ms and, for every
+    """Rows of (apps, solver, objective) with median/p90/p99/max decision time in ms and, for every
     solver but "exact", the mean and max relative gap of its cost to the exact optimum (the
     objective's value: total for MinTotalCost, worst app for MinMaxCost; see ``_GAP_FLOOR``).
 
@@ -157,6 +157,8 @@ def bench_decisions(
                     "objective": objective,
                     "median_ms": float(np.median(t)),
                     "p90_ms": float(np.percentile(t, 90)),
+                    "p99_ms": float(np.percentile(t, 99)),
+                    "max_ms": float(t.max()),
                     "mean_gap": None if g is None else float(g.mean()),
                     "max_gap": None if g is None else float(g.max()),
                     "trials": trials,
