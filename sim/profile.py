@@ -33,6 +33,12 @@ from pydantic import (
 
 from sim.atomic import write_text_atomic
 from sim.frozen import deep_freeze
+from sim.input_files import (
+    PROFILE_MAX_BYTES,
+    InputFileError,
+    long_number_problem,
+    read_input_text,
+)
 from sim.messages import OneLineError, field_path, one_line
 from sim.packing import pack_bits, pack_ints, unpack_bits, unpack_ints
 
@@ -624,20 +630,18 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def load_profile(path: str | os.PathLike[str]) -> Profile:
-    """Read and validate a profile file; ProfileError with file and field on any problem."""
+    """Read and validate a profile file; ProfileError with file and field on any problem.
+    Only a regular file of at most :data:`sim.input_files.PROFILE_MAX_BYTES` is read."""
     p = Path(path)
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise ProfileError(f"{p}: is a folder, expected a profile JSON file") from None
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+        text = read_input_text(p, "profile JSON", PROFILE_MAX_BYTES)
+        raw = json.loads(text)
+    except InputFileError as exc:
+        raise ProfileError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise ProfileError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except (OSError, ValueError) as exc:  # bad path characters, unreadable file
-        raise ProfileError(f"{p}: cannot be read ({type(exc).__name__})") from None
+    except ValueError as exc:  # a number over the digit limit of int()
+        raise ProfileError(f"{p}: {long_number_problem(text, exc)}") from None
     except RecursionError:
         raise ProfileError(f"{p}: nested too deeply to be a profile") from None
     try:

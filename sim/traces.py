@@ -31,7 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.messages import OneLineError
+from sim.input_files import TRACE_MAX_BYTES, InputFileError, read_input_text
+from sim.messages import OneLineError, excerpt
 from sim.paths import path_problem
 
 __all__ = [
@@ -403,13 +404,14 @@ class Trace:
 
 # ----- file readers -----------------------------------------------------------------------
 def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, stripped text) of non-blank, non-comment lines; I/O errors name the file."""
+    """(line number, stripped text) of non-blank, non-comment lines; I/O errors name the file.
+    Only a regular file of at most :data:`sim.input_files.TRACE_MAX_BYTES` is read (a FIFO
+    or a device is refused before it is opened)."""
     try:
-        with path.open(encoding="utf-8-sig") as f:
-            lines = f.readlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError(f"{path}: cannot read trace file ({exc})") from exc
-    for lineno, raw in enumerate(lines, start=1):
+        content = read_input_text(path, "trace", TRACE_MAX_BYTES, encoding="utf-8-sig")
+    except InputFileError as exc:
+        raise TraceError(f"{path}: cannot read trace file: {exc.reason}") from None
+    for lineno, raw in enumerate(content.split("\n"), start=1):
         text = raw.strip()
         if text and not text.startswith("#"):
             yield lineno, text
@@ -436,6 +438,15 @@ def _checked(
         raise TraceError(f"{path}: no data rows")
 
 
+def _csv_fields(path: Path, lineno: int, text: str) -> list[str]:
+    """The fields of one CSV line; a line the csv module refuses (a field over its size
+    limit) is a TraceError naming the line."""
+    try:
+        return next(csv.reader([text]))
+    except csv.Error as exc:
+        raise TraceError(f"{path} line {lineno}: not a CSV line ({exc})") from None
+
+
 def _read_csv(path: Path, column: str) -> Iterator[tuple[float, float]]:
     lines = _data_lines(path)
     expected_header = f"a header naming columns 't_s' and '{column}'"
@@ -443,27 +454,29 @@ def _read_csv(path: Path, column: str) -> Iterator[tuple[float, float]]:
         header_line, header_text = next(lines)
     except StopIteration:
         raise TraceError(f"{path}: empty file, expected {expected_header}") from None
-    header = [h.strip() for h in next(csv.reader([header_text]))]
+    header = [h.strip() for h in _csv_fields(path, header_line, header_text)]
     if "t_s" not in header or column not in header:
         raise TraceError(
-            f"{path} line {header_line}: expected {expected_header}, got {header_text!r}"
+            f"{path} line {header_line}: expected {expected_header}, got {excerpt(header_text)}"
         )
     it, iv = header.index("t_s"), header.index(column)
     what = (
         "two numbers 't_s,value'"
         if header == ["t_s", column]
-        else f"{len(header)} fields '{','.join(header)}' with numbers in 't_s' and '{column}'"
+        else f"{len(header)} fields {excerpt(','.join(header))} with numbers in 't_s' and "
+             f"{excerpt(column)}"
     )
 
     def rows() -> Iterator[tuple[int, float, float]]:
         for lineno, text in lines:
-            fields = next(csv.reader([text]))
+            fields = _csv_fields(path, lineno, text)
             try:
                 if len(fields) != len(header):
                     raise ValueError
                 yield lineno, float(fields[it]), float(fields[iv])
             except ValueError:
-                raise TraceError(f"{path} line {lineno}: expected {what}, got {text!r}") from None
+                raise TraceError(f"{path} line {lineno}: expected {what}, got "
+                                 f"{excerpt(text)}") from None
 
     yield from _checked(path, rows(), nonneg_start=True)
 
@@ -478,7 +491,8 @@ def _read_whitespace(path: Path) -> Iterator[tuple[float, float]]:
                 yield lineno, float(fields[0]), float(fields[1])
             except ValueError:
                 raise TraceError(
-                    f"{path} line {lineno}: expected two numbers 'seconds value', got {text!r}"
+                    f"{path} line {lineno}: expected two numbers 'seconds value', got "
+                    f"{excerpt(text)}"
                 ) from None
 
     yield from _checked(path, rows(), nonneg_start=False)  # shifted to 0 by the caller
