@@ -31,9 +31,16 @@ from sim.importers.arch_params import (
     mobilenetv2_counts,
     resnet_subnet_counts,
 )
-from sim.importers.output import device_name, select_devices, write_profiles
+from sim.importers.output import (
+    building,
+    checked_name,
+    device_name,
+    select_devices,
+    write_profiles,
+)
 from sim.importers.source import ImportDataError, SourceFile, slug
 from sim.lut_error import prediction_error
+from sim.messages import excerpt
 from sim.profile import (
     DeviceInfo,
     LatencyStats,
@@ -86,9 +93,10 @@ def _table(src: ModelSource, scale: float) -> tuple[float, list[list[float]], fl
     blocks = []
     for i, choices in enumerate(raw[1:-1], start=1):
         seq = t.seq(choices, f"{where}[{i}]")
-        blocks.append([scale * t.number(x, f"{where}[{i}][{j}]") for j, x in enumerate(seq)])
-    return (scale * t.number(raw[0], f"{where}[0]"), blocks,
-            scale * t.number(raw[-1], f"{where}[{len(raw) - 1}]"))
+        blocks.append([scale * t.number(x, f"{where}[{i}][{j}]", nonneg=True)
+                       for j, x in enumerate(seq)])
+    return (scale * t.number(raw[0], f"{where}[0]", nonneg=True), blocks,
+            scale * t.number(raw[-1], f"{where}[{len(raw) - 1}]", nonneg=True))
 
 
 def _predict(stem: float, blocks: list[list[float]], head: float, arch: list[int],
@@ -184,6 +192,21 @@ def _note(src: ModelSource, unit: str, how: str | None) -> str:
             f"from the authors' evaluation subset (size not stated); {_size_note(src.model)}")
 
 
+def family_name(src: ModelSource) -> str:
+    """``adaptivenet-<model>``: the known suffix of the table's model key or a slug of it,
+    checked to be usable as a file name (an ImportDataError naming the table otherwise)."""
+    what = f"model {excerpt(src.model)} of device {excerpt(src.device)}"
+    suffix = FAMILIES.get(src.model)
+    if suffix is None:
+        try:
+            suffix = slug(src.model)
+        except ValueError:
+            raise ImportDataError(f"{src.tables.path}: {what}: expected a name usable as a "
+                                  "file name (it has no letters or digits)") from None
+    return checked_name(f"adaptivenet-{suffix}", f"{what}: its profile file name",
+                        src.tables.path)
+
+
 def _profile(src: ModelSource, table_unit: str, unit: str, how: str | None,
              notes: list[str]) -> Profile:
     stem, blocks, head = _table(src, _UNIT_MS[table_unit])
@@ -233,7 +256,7 @@ def _profile(src: ModelSource, table_unit: str, unit: str, how: str | None,
         extra["duplicates_dropped"] = dropped
         notes.append(f"adaptivenet: {src.device}/{src.model}: dropped repeated subnets {dropped}")
     return Profile(
-        family=f"adaptivenet-{FAMILIES.get(src.model) or slug(src.model)}", kind="elastified",
+        family=family_name(src), kind="elastified",
         task=Task(dataset="imagenet", classes=1000, input_shape=(3, 224, 224), eval_samples=0),
         provenance=Published(citation=CITATION, note=_note(src, unit, how), source=src.source),
         device=DeviceInfo(name=name, processor=processor, framework=framework),
@@ -259,9 +282,14 @@ def build_adaptivenet(src_dir: Path, notes: list[str] | None = None, *,
     out = []
     for dev in select_devices(layout.devices, devices, _KNOWN_NAMES, layout.where):
         models = layout.models(dev)
+        for src in models:  # every name checked before building
+            device_name(src.device, _KNOWN_NAMES, src.searched.path)
+            family_name(src)
         table_unit, unit, how = _units(dev, models, units, notes)
         for src in models:
-            profile = _profile(src, table_unit, unit, how, notes)
+            with building(src.searched.path, f"device {excerpt(dev)}, model "
+                                             f"{excerpt(src.model)}"):
+                profile = _profile(src, table_unit, unit, how, notes)
             out.append((f"{profile.device.name}/{profile.family}.json", profile))
     return out
 

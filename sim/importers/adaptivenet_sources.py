@@ -28,6 +28,7 @@ from sim.importers.source import (
     load_python_literal,
     load_yaml,
 )
+from sim.messages import excerpt
 
 __all__ = ["ARTIFACT", "ARTIFACT_REPO", "MODEL_ALIASES", "ArtifactLayout", "ConvertedLayout",
            "Entry", "ModelSource", "open_source"]
@@ -189,7 +190,9 @@ class ArtifactLayout:
         devices = {str(k): v for k, v in root.items() if isinstance(v, Mapping)}
         stray = sorted(str(k) for k in root if str(k) not in devices)
         if stray:
-            self.notes.append(f"adaptivenet: {table_path.name}: LATENCY_TABLE keys {stray} "
+            listed = ", ".join(excerpt(k) for k in stray[:5]) + (", ..." if len(stray) > 5
+                                                                   else "")
+            self.notes.append(f"adaptivenet: {table_path.name}: LATENCY_TABLE keys [{listed}] "
                               "hold no device mapping of models; skipped")
         folder = table_path.parent / SEARCHED_DIR
         if not folder.is_dir():

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sim.messages import clip, excerpt
+
 __all__ = [
     "ABSORBED",
     "Counts",
@@ -139,23 +141,41 @@ def mobilenetv2_counts() -> Counts:
 
 
 # ---------------------------------------------------------------- once-for-all net_config
+MAX_DIM = 1_000_000
+"""Largest channel count, kernel size or group count a published layer may give."""
+
+
+def _dim(cfg: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    """``cfg[key]`` (or ``default`` when absent or null) as a positive integer of at most
+    :data:`MAX_DIM`; ValueError naming the key otherwise."""
+    raw = cfg.get(key) if default is not None else cfg[key]
+    value = default if raw is None else raw
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(f"{key}: expected a whole number")
+    if not 1 <= value <= MAX_DIM:
+        raise ValueError(f"{key}: expected 1 to {MAX_DIM:,}")
+    return int(value)
+
+
 def _ofa_conv_layer(cfg: Mapping[str, Any]) -> Counts:
-    out = int(cfg["out_channels"])
-    conv = _conv(int(cfg["in_channels"]), out, int(cfg["kernel_size"]),
-                 int(cfg.get("groups") or 1), bool(cfg.get("bias", False)))
+    out = _dim(cfg, "out_channels")
+    conv = _conv(_dim(cfg, "in_channels"), out, _dim(cfg, "kernel_size"),
+                 _dim(cfg, "groups", 1), bool(cfg.get("bias", False)))
     return conv + (_bn(out) if cfg.get("use_bn", True) else Counts())
 
 
 def _ofa_linear_layer(cfg: Mapping[str, Any]) -> Counts:
-    cin = int(cfg["in_features"])
+    cin = _dim(cfg, "in_features")
     bn = _bn(cin) if cfg.get("use_bn", False) else Counts()
-    return bn + _linear(cin, int(cfg["out_features"]), bool(cfg.get("bias", True)))
+    return bn + _linear(cin, _dim(cfg, "out_features"), bool(cfg.get("bias", True)))
 
 
 def _ofa_mbconv(cfg: Mapping[str, Any]) -> Counts:
-    cin, cout, k = int(cfg["in_channels"]), int(cfg["out_channels"]), int(cfg["kernel_size"])
+    cin, cout, k = _dim(cfg, "in_channels"), _dim(cfg, "out_channels"), _dim(cfg, "kernel_size")
     ratio = float(cfg["expand_ratio"])
-    mid = int(cfg.get("mid_channels") or make_divisible(round(cin * ratio), 8))
+    if not 0 < ratio <= 1000:  # also NaN
+        raise ValueError("expand_ratio: expected a number in (0, 1000]")
+    mid = _dim(cfg, "mid_channels", make_divisible(round(cin * ratio), 8))
     total = Counts() if ratio == 1 else _conv(cin, mid, 1) + _bn(mid)
     total = total + _conv(mid, mid, k, groups=mid) + _bn(mid)
     if cfg.get("use_se"):
@@ -177,12 +197,15 @@ def _ofa_layer(cfg: Mapping[str, Any] | None, where: str) -> Counts:
     if cfg is None:
         return Counts()
     name = cfg.get("name") if isinstance(cfg, Mapping) else None
-    if name not in _OFA_LAYERS:
-        raise ValueError(f"{where}: unknown layer {name!r}; known: {sorted(_OFA_LAYERS)}")
+    if not isinstance(name, str) or name not in _OFA_LAYERS:
+        shown = excerpt(name) if isinstance(name, str) else type(name).__name__
+        raise ValueError(f"{where}: unknown layer {shown}; known: {sorted(_OFA_LAYERS)}")
     try:
         return _OFA_LAYERS[name](cfg)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: malformed {name} ({exc!r})") from None
+    except KeyError as exc:
+        raise ValueError(f"{where}: malformed {name} (no {clip(str(exc.args[0]))})") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{where}: malformed {name} ({clip(str(exc), 80)})") from None
 
 
 def ofa_net_counts(net_config: Mapping[str, Any]) -> Counts:

@@ -21,9 +21,10 @@ from typing import Any
 
 from sim.importers.arch_params import ofa_net_counts
 from sim.importers.ofa_lut import layer_keys, missing_keys, predict_ms
-from sim.importers.output import device_name, select_devices, write_profiles
-from sim.importers.source import SourceFile, load_json, load_yaml
+from sim.importers.output import building, device_name, select_devices, write_profiles
+from sim.importers.source import ImportDataError, SourceFile, load_json, load_yaml
 from sim.lut_error import prediction_error
+from sim.messages import excerpt
 from sim.profile import (
     DeviceInfo,
     LatencyStats,
@@ -43,6 +44,8 @@ CITATION = (
 )
 SOURCE = "han-cai/files, ofa/ofa_specialized/<subnet>/net.config and the note10 lookup tables"
 DEFAULT_RESOLUTION = 224
+MAX_RESOLUTION = 100_000
+"""Largest input resolution (pixels a side) a source entry or table file may name."""
 PUBLISHED_IMAGE_SIZES: dict[str, int] = {
     # han-cai/files @ b1edeff, ofa/ofa_specialized/<name>/run.config ("image_size")
     "note10_lat-64ms_top1-80.2_finetune-75": 260,
@@ -66,16 +69,25 @@ _TABLE_FILE = re.compile(r"^(?P<device>.+)_(?P<res>\d+)_lookup_table\.yaml$")
 
 
 def load_tables(src_dir: Path, device: str) -> dict[int, dict[str, float]]:
-    """``{resolution: {layer key: mean ms}}`` from ``<device>_<res>_lookup_table.yaml``."""
+    """``{resolution: {layer key: mean ms}}`` from ``<device>_<res>_lookup_table.yaml``.
+
+    The folder's file names are matched against the pattern (the device key, from the
+    source, is never made part of a path: it could hold ``/`` or ``..``)."""
     tables: dict[int, dict[str, float]] = {}
-    for path in sorted(Path(src_dir).glob(f"{device}_*_lookup_table.yaml")):
+    folder = Path(src_dir)
+    for path in sorted(folder.iterdir() if folder.is_dir() else ()):
         match = _TABLE_FILE.match(path.name)
         if match is None or match["device"] != device:
             continue
+        res = int(match["res"]) if len(match["res"]) <= 6 else 0
+        if not 1 <= res <= MAX_RESOLUTION:
+            raise ImportDataError(f"{path}: the resolution in the file name: expected 1 to "
+                                  f"{MAX_RESOLUTION:,}")
         src = load_yaml(path)
         rows = src.mapping(src.data, "")
-        tables[int(match["res"])] = {
-            str(k): src.number(src.get(src.mapping(v, str(k)), "mean", str(k)), f"{k}.mean")
+        tables[res] = {
+            str(k): src.number(src.get(src.mapping(v, str(k)), "mean", str(k)), f"{k}.mean",
+                               nonneg=True)
             for k, v in rows.items()
         }
     return tables
@@ -124,7 +136,11 @@ def _checked(src: SourceFile) -> list[dict[str, Any]]:
         top1 = src.number(src.get(entry, "imagenet_top1", w), f"{w}.imagenet_top1")
         if not 0 <= top1 <= 100:
             raise src.fail(f"{w}.imagenet_top1", "a percentage in [0, 100]")
-        src.integer(src.get(entry, "batch", w), f"{w}.batch")
+        src.integer(src.get(entry, "batch", w), f"{w}.batch", minimum=1)
+        if "image_size" in entry:
+            size = src.integer(entry["image_size"], f"{w}.image_size", minimum=1)
+            if size > MAX_RESOLUTION:
+                raise src.fail(f"{w}.image_size", f"a resolution of at most {MAX_RESOLUTION:,}")
         layout = src.get(src.mapping(src.get(entry, "net_config", w), f"{w}.net_config"),
                          "name", f"{w}.net_config")
         if layout not in LAYOUTS:
@@ -157,7 +173,8 @@ def _profile(src: SourceFile, src_dir: Path, device: str, family: str,
              entries: list[dict[str, Any]]) -> Profile:
     batches = {e["batch"] for e in entries}
     if len(batches) != 1:
-        raise src.fail(f"subnets (device {device})", f"one batch size, got {sorted(batches)}")
+        raise src.fail(f"subnets (device {excerpt(device)})",
+                       f"one batch size, got {sorted(batches)}")
     tables = load_tables(src_dir, device)
     variants, samples, unpredictable = [], [], {}
     for entry in sorted(entries, key=lambda e: (e["value"], e["name"])):
@@ -165,7 +182,8 @@ def _profile(src: SourceFile, src_dir: Path, device: str, family: str,
         try:
             counts = ofa_net_counts(net_config)
         except ValueError as exc:
-            raise src.fail(f"subnets[{name}].net_config", f"a known layout ({exc})") from None
+            raise src.fail(f"subnets[{excerpt(name)}].net_config",
+                           f"a known layout ({exc})") from None
         variants.append(Variant(
             id=name, arch=net_config, params=counts.params, weight_bytes=counts.weight_bytes,
             latency_ms=LatencyStats(median=float(entry["value"])),
@@ -229,9 +247,13 @@ def build_ofa(src_dir: Path, notes: list[str] | None = None, *,
     notes = [] if notes is None else notes
     entries = _checked(src)
     wanted = select_devices([e["device"] for e in entries], devices, _KNOWN_NAMES, src.path)
+    groups = sorted(_entries(entries, wanted, notes).items())
+    for device in sorted({dev for (dev, _), _ in groups}):
+        device_name(device, _KNOWN_NAMES, src.path)  # every name checked before building
     out = []
-    for (device, family), group in sorted(_entries(entries, wanted, notes).items()):
-        profile = _profile(src, src_dir, device, family, group)
+    for (device, family), group in groups:
+        with building(src.path, f"device {excerpt(device)}, {family}"):
+            profile = _profile(src, src_dir, device, family, group)
         out.append((f"{profile.device.name}/{family}.json", profile))
     return out
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sim.messages import clip
+
 __all__ = ["layer_keys", "predict_ms", "missing_keys"]
 
 
@@ -37,6 +39,8 @@ def layer_keys(net_config: Mapping[str, Any], resolution: int) -> list[str]:
             if conv is None or conv.get("name") == "ZeroLayer":
                 continue
             stride = int(conv["stride"])
+            if not 1 <= stride <= size:
+                raise ValueError(f"stride {stride} outside 1 to the feature size {size}")
             out = (size - 1) // stride + 1
             mid = conv.get("mid_channels") or conv["in_channels"]
             keys.append(
@@ -59,8 +63,11 @@ def layer_keys(net_config: Mapping[str, Any], resolution: int) -> list[str]:
             f"-output:{_shape(1, 1, mix['out_channels'])}",
             f"Logits-input:{_shape(1, 1, logits['in_features'])}-output:{logits['out_features']}",
         ]
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:  # the key is one this code asks for, never file content
         raise ValueError(f"net_config lacks a timed layer field ({exc!r})") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"net_config has a bad timed layer field ({clip(str(exc), 80)})"
+                         ) from None
     return keys
 
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
+
+from sim.input_files import SOURCE_MAX_BYTES, InputFileError, long_number_problem, read_input_text
+from sim.messages import clip
+from sim.yaml_input import yaml_problem
 
 __all__ = [
     "ImportDataError",
@@ -27,19 +32,24 @@ __all__ = [
 ]
 
 
+MAX_INTEGER = 1_000_000_000
+"""Largest magnitude of an integer a source gives (arch codes, batch sizes, resolutions)."""
+
+
 class ImportDataError(ValueError):
     """A source file that is missing or not in the expected shape (message: file + field)."""
 
 
 def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise ImportDataError(f"{path}: file not found (expected a published source file here)")
+    """The text of a source file: a regular file of at most
+    :data:`sim.input_files.SOURCE_MAX_BYTES` (a device or FIFO is refused unopened)."""
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportDataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ImportDataError(f"{path}: cannot read ({exc.strerror})") from None
+        return read_input_text(path, "published source", SOURCE_MAX_BYTES)
+    except InputFileError as exc:
+        if exc.reason == "file not found":
+            raise ImportDataError(f"{path}: file not found (expected a published source file "
+                                  "here)") from None
+        raise ImportDataError(str(exc)) from None
 
 
 def load_json(path: Path) -> SourceFile:
@@ -49,6 +59,10 @@ def load_json(path: Path) -> SourceFile:
         return SourceFile(path, json.loads(text))
     except json.JSONDecodeError as exc:
         raise ImportDataError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except ValueError as exc:  # a number over the digit limit of int()
+        raise ImportDataError(f"{path}: {long_number_problem(text, exc)}") from None
+    except RecursionError:
+        raise ImportDataError(f"{path}: nested too deeply to be a published source") from None
 
 
 _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -71,7 +85,13 @@ def load_yaml(path: Path, *, tuples: bool = False) -> SourceFile:
     try:
         return SourceFile(path, yaml.load(text, Loader=loader))  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
-        raise ImportDataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        line, problem = yaml_problem(exc)
+        at = f"line {line}: " if line is not None else ""
+        raise ImportDataError(f"{path}: not valid YAML ({at}{problem})") from None
+    except ValueError as exc:  # a number over the digit limit of int(), raised by the loader
+        raise ImportDataError(f"{path}: {long_number_problem(text, exc)}") from None
+    except RecursionError:
+        raise ImportDataError(f"{path}: nested too deeply to be a published source") from None
 
 
 def load_python_literal(path: Path, name: str) -> SourceFile:
@@ -81,7 +101,13 @@ def load_python_literal(path: Path, name: str) -> SourceFile:
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:
-        raise ImportDataError(f"{path}: not valid Python (line {exc.lineno}: {exc.msg})") from None
+        if "integer string conversion" in str(exc.msg):
+            raise ImportDataError(f"{path}: {long_number_problem(text, ValueError(exc.msg))}"
+                                  ) from None
+        raise ImportDataError(f"{path}: not valid Python (line {exc.lineno}: "
+                              f"{clip(str(exc.msg), 80)})") from None
+    except (ValueError, MemoryError, RecursionError):  # NUL bytes; absurd nesting
+        raise ImportDataError(f"{path}: not a Python file the importer can parse") from None
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
                                                 for t in node.targets):
@@ -138,17 +164,31 @@ class SourceFile:
             raise self.fail(where, "a non-empty list")
         return node
 
-    def number(self, node: Any, where: str, *, positive: bool = False) -> float:
-        """``node`` checked to be a (positive) finite number."""
+    def number(self, node: Any, where: str, *, positive: bool = False,
+               nonneg: bool = False) -> float:
+        """``node`` checked to be a finite number (``positive``: > 0; ``nonneg``: >= 0); an
+        integer too large for a float is refused like any other bad value."""
         ok = isinstance(node, (int, float)) and not isinstance(node, bool) and node == node
-        if not ok or node in (float("inf"), float("-inf")) or (positive and node <= 0):
-            raise self.fail(where, "a positive number" if positive else "a number")
-        return float(node)
+        expected = ("a positive number" if positive else "a number >= 0" if nonneg
+                    else "a number")
+        if not ok:
+            raise self.fail(where, expected)
+        try:
+            value = float(node)
+        except OverflowError:  # an int of over 308 digits
+            raise self.fail(where, f"{expected} of at most 1.8e308 (got an integer of "
+                                   f"{len(str(abs(node))):,} digits)") from None
+        if not math.isfinite(value) or (positive and value <= 0) or (nonneg and value < 0):
+            raise self.fail(where, expected)
+        return value
 
-    def integer(self, node: Any, where: str) -> int:
-        """``node`` checked to be an int."""
+    def integer(self, node: Any, where: str, *, minimum: int | None = None) -> int:
+        """``node`` checked to be an int within +-:data:`MAX_INTEGER` (and >= ``minimum``)."""
         if not isinstance(node, int) or isinstance(node, bool):
             raise self.fail(where, "an integer")
+        low = -MAX_INTEGER if minimum is None else minimum
+        if not low <= node <= MAX_INTEGER:
+            raise self.fail(where, f"an integer from {low:,} to {MAX_INTEGER:,}")
         return node
 
     def text(self, node: Any, where: str) -> str:
