@@ -541,8 +541,11 @@ class Profile(_Frozen):
         """id -> Variant over variants and search candidates, built once per content (a
         ``model_copy`` with new variants or pool rebuilds it)."""
         key = (id(self.variants), id(self.pool))
-        if self._runnable_cache is not None and self._runnable_cache[0] == key:
-            return self._runnable_cache[1]
+        # the private store read directly: attribute access to a pydantic private attribute
+        # costs ~2 us, and the engine and schedulers look variants up on every decision
+        cached = self.__pydantic_private__["_runnable_cache"]  # type: ignore[index]
+        if cached is not None and cached[0] == key:
+            return cached[1]
         cache = {v.id: v for v in self.variants}
         search = self.pool.search if self.pool is not None else None
         for c in search.candidates if search is not None else ():
