@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,10 +85,49 @@ def _python_blocks() -> list[tuple[str, str]]:
             if lang == "python"]
 
 
+FILE_LINE = re.compile(r"# ((?:\w+/)+\w+\.py)\n")
+"""a Python block whose first line is ``# pkg/module.py`` is that file of a package"""
+
+
+def doc_files() -> dict[str, str]:
+    """Package path -> source of every Python block the docs present as a file."""
+    return {m[1]: code for _, code in _python_blocks() if (m := FILE_LINE.match(code))}
+
+
+@pytest.fixture
+def doc_packages(tmp_path, monkeypatch):
+    """The docs' files as importable packages (the other blocks import them); the schedulers
+    they register and their modules are forgotten afterwards."""
+    from sim.schedulers.registry import SCHEDULERS
+
+    for rel, code in doc_files().items():
+        path = tmp_path / rel
+        for folder in path.relative_to(tmp_path).parents:
+            (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+            if folder != Path("."):
+                (tmp_path / folder / "__init__.py").touch()
+        path.write_text(code, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    SCHEDULERS.load()
+    saved = dict(SCHEDULERS.classes)
+    yield
+    SCHEDULERS.classes.clear()
+    SCHEDULERS.classes.update(saved)
+    tops = {rel.split("/")[0] for rel in doc_files()}
+    for mod in [m for m in sys.modules if m.split(".")[0] in tops]:
+        del sys.modules[mod]
+
+
 @pytest.mark.parametrize(("doc", "code"), _python_blocks())
-def test_a_documented_python_block_runs(doc, code, monkeypatch):
+def test_a_documented_python_block_runs(doc, code, monkeypatch, doc_packages):
     monkeypatch.chdir(ROOT)
     exec(compile(code, f"{doc} python block", "exec"), {"__name__": "doc_example"})
+
+
+def test_the_readme_shows_a_plugin_file_the_other_blocks_import():
+    files = doc_files()
+    assert "mypkg/equal_fit.py" in files
+    assert any("from mypkg.equal_fit import" in code for _, code in _python_blocks())
 
 
 def _actions(parser: argparse.ArgumentParser, path: str = "mvsched"):

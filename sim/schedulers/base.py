@@ -42,10 +42,16 @@ class AppPlan:
     loses it instead (a cloud-only system with no model on the device)."""
 
     variant: str
+    """id of one of the app's profile variants"""
     share: float
+    """share of the available compute, in (0, 1]; the shares of a plan sum to at most 1"""
     split: str | None = None
+    """progressive networks: the split point (None: device only, ``"input"``: cloud only)"""
     threshold: float | None = None
+    """progressive networks: the exit confidence threshold (None: no early exit runs)"""
     local_fallback: bool = True
+    """an offloaded frame whose answer times out (or finds the link down) is finished on the
+    device; False loses it"""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Plan:
     lowest-priority app when even the smallest models do not fit)."""
 
     apps: Mapping[str, AppPlan]
+    """app name -> what it runs; a running app left out is paused"""
     notes: Mapping[str, str] = field(default_factory=dict)
     """per app, a remark the engine writes into the timeline (e.g. a constraint it had to
     break)"""
@@ -71,18 +78,30 @@ class AppView:
     """One running app as the scheduler sees it."""
 
     name: str
+    """the app's name in the scenario: its key in ``Plan.apps``"""
     family: str
+    """model family of its profile (e.g. ``nestdnn-vgg``)"""
     profile: Profile
+    """its family measured on this device: variants with latency, memory, accuracy
+    (``sim.profile.Profile``)"""
     fps: float
+    """camera frame rate, frames per second"""
     latency_goal_ms: float
+    """per-frame latency goal in ms (the scenario's, or 1000 / fps)"""
     accuracy_floor: float
+    """lowest acceptable top-1 accuracy in [0, 1] (0: none)"""
     priority: float
+    """its priority now, higher weighs more (``priority`` events change it)"""
     current: AppPlan | None
+    """what it runs now (None before its first plan)"""
     latency_ratio: float = 1.0
-    """EWMA of observed / expected latency for the current plan (1.0 before any frame)."""
+    """EWMA of observed / expected latency for the current plan (1.0 before any frame)"""
     observed_latency_ms: float | None = None
+    """EWMA of observed per-frame latency in ms (None before any frame)"""
     server_profile: Profile | None = None
+    """its family measured on the server (None without a server or that profile)"""
     spinn: SpinnGoals | None = None
+    """SPINN constraints and objectives from the scenario (None when it gives none)"""
     device_slowdown: float | None = None
     """EWMA of measured / profiled device time of this app's device work (None before any);
     it carries the background load and the other apps' competition"""
@@ -96,25 +115,35 @@ class SystemView:
     """Snapshot handed to :meth:`Scheduler.decide`."""
 
     time_s: float
+    """simulated time of the decision, in s"""
     reason: str
+    """why the engine asks: an event (``launch (app)``), ``periodic``, ``drift: ...``, a
+    link change, ``scheduler wake-up``"""
     apps: tuple[AppView, ...]
+    """the launched apps that have not exited (paused ones included)"""
     capacity: float
-    """Estimated share of the device available to the apps (1 - background load)."""
+    """estimated share of the device available to the apps (1 - background load)"""
     memory_budget_bytes: int
+    """memory for the apps' models: each chosen variant takes ``weight_bytes +
+    peak_activation_bytes``"""
     storage_read_bytes_per_s: float
+    """storage read speed in bytes/s; a model switch loads the missing bytes at it"""
     bandwidth_mbps: float | None = None
     """estimated uplink bandwidth (the whole link; concurrent transfers share it equally)"""
     rtt_ms: float | None = None
+    """estimated round trip to the server in ms (None without a server)"""
     server_capacity: float | None = None
     """estimated share of the server left by its other load (1 = unloaded)"""
     link_up: bool = True
     """the radio is connected and the server is believed to answer"""
     oracle: bool = False
+    """the scenario sets ``oracle: true``: the estimates are the true values"""
     power: PowerSpec | None = None
     """the device's power model (idle/busy W, radio J/byte and W while sending)"""
     pipelined: bool = True
     """device, link and server work on different frames of an app at once"""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """free-form additions for experiments (the engine leaves it empty)"""
 
     def app(self, name: str) -> AppView:
         for a in self.apps:
