@@ -165,4 +165,8 @@ def test_a_decorator_only_plugin_is_unknown_to_the_cli_until_its_entry_point_is_
     assert re.search(rf"^{NAME}\s+Equal shares", listed.stdout, re.M), listed.stdout
     ran = _mvsched(site, *run)
     assert ran.returncode == 0, ran.stderr
+    checked = subprocess.run([sys.executable, "-m", "sim.schedulers.checks", NAME], cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True,
+                             text=True, timeout=300)
+    assert checked.returncode == 0 and checked.stdout.startswith(f"ok   {NAME} "), checked
     assert (tmp_path / "runs" / NAME / "metrics.json").is_file()
