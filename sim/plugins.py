@@ -117,7 +117,10 @@ class Registry(Generic[C]):
             except ModuleNotFoundError as exc:
                 if exc.name != module:  # it exists but something it imports is missing
                     raise
-        builtin = set(self.classes)
+        # built-in: registered from the built-ins' own package (a plug-in imported before
+        # the first lookup, in a notebook say, is registered too but is no built-in)
+        ours = {m.split(".")[0] for m in self._builtins}
+        builtin = {n for n, c in self.classes.items() if c.__module__.split(".")[0] in ours}
         for ep in entry_points(group=self.group):
             obj, problem = load_entry_point(ep)
             if problem is None:

@@ -96,6 +96,16 @@ def test_entry_point_plugin_registers(entry_points):
     assert list_scheduler_problems() == []
 
 
+def test_a_plugin_imported_before_the_first_lookup_is_no_builtin(entry_points):
+    """A notebook imports the plug-in (its decorator registers it), then its installed
+    entry point is loaded: the same class under the same name, not a clash."""
+    entry_points(SCHEDULERS, [("third-party", "fake_plugins:Good")])
+    import fake_plugins
+    register_scheduler("third-party")(fake_plugins.Good)
+    assert "third-party" in list_schedulers()
+    assert list_scheduler_problems() == []
+
+
 BROKEN = [
     ("nope", "fake_plugins:NotAScheduler", "not a Scheduler subclass"),
     ("abstract", "fake_plugins:Abstract", "does not implement decide"),
