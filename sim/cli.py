@@ -2,6 +2,11 @@
 other packages (``models``: train, profile, emulate) come through the ``mvsched.commands``
 entry point group (:mod:`sim.commands`), so the simulator never imports them.
 
+``run`` and ``compare`` end with one ``warning:`` line (on stderr) per thing that went
+wrong in a run (plans refused for memory, an app never served; metrics.json "warnings"),
+naming the scheduler; a text already printed (an input's plausibility warning) is not
+printed again.
+
 User errors (bad scenario, profile, trace, scheduler name, data path) print one line naming
 the file, the field and what was expected, and exit with code 2 — never a traceback; so
 does an output folder that cannot be written (read-only, full disk), naming it and the cause.
@@ -32,6 +37,8 @@ TABLE_KEYS = ("accuracy", "worst_app_accuracy", "fps", "latency_ms_mean", "laten
               "dropped", "deadline_misses", "energy_j", "switches", "switch_s")
 OFFLOAD_KEYS = ("failed", "offloaded", "early_exits", "fallbacks", "sent_mb", "server_s")
 """shown when some run of the table has any of them"""
+REFUSED_KEY = "refused_plans"
+"""shown by ``run`` when some run of the table had a plan refused (``compare`` always)"""
 SET_HELP = ("change a scenario field by its path before validation, e.g. "
             "--set device.memory_mb=20 --set apps[0].fps=15 (repeatable; values are YAML)")
 
@@ -53,7 +60,26 @@ def _table_keys(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     extra = tuple(k for k in OFFLOAD_KEYS if any(r.get(k) for r in rows))
     late = any(r.get("accuracy_in_time") != r.get("accuracy") for r in rows)
     first = ("accuracy", "accuracy_in_time") if late else ("accuracy",)
-    return (*first, *TABLE_KEYS[1:], *extra)
+    refused = (REFUSED_KEY,) if any(r.get(REFUSED_KEY) for r in rows) else ()
+    return (*first, *TABLE_KEYS[1:], *extra, *refused)
+
+
+_shown: set[str] = set()
+"""warning texts printed by this command so far (each is printed once)"""
+
+
+def _warn(text: str) -> None:
+    if text not in _shown:
+        _shown.add(text)
+        print(f"warning: {text}", file=sys.stderr)
+
+
+def _run_warnings(label: str, warnings_: Sequence[str]) -> None:
+    """One line per warning of a run's metrics.json, naming the run; those already printed
+    (the inputs' plausibility warnings, shared by every run) are skipped."""
+    for w in warnings_:
+        if w not in _shown:
+            _warn(f"{label}: {w}")
 
 
 def _version() -> str:
@@ -79,6 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     rows = _summary_rows(results)
     print(format_results(rows, ("scheduler", *_table_keys(rows), "decision_ms_median")))
     print(f"results: {out} (metrics.json in one folder per scheduler)")
+    for r in results:
+        _run_warnings(r.label, r.metrics["warnings"])
     return 0
 
 
@@ -92,7 +120,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     def columns(comp: Any) -> tuple[str, ...]:
         """The metrics of comparison.csv and of the table printed."""
-        return (*_table_keys(comp.summary or comp.rows), "decisions", "refused_plans",
+        keys = _table_keys(comp.summary or comp.rows)
+        return (*(k for k in keys if k != REFUSED_KEY), "decisions", REFUSED_KEY,
                 "decision_ms_median")
 
     comp = compare(args.scenario, args.seeds, args.seed, out, sets, progress=not args.quiet,
@@ -112,7 +141,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         paths = draw(comp.run_dirs[0], fmt=("png", "pdf"))
         print(f"plots: {len(paths)} files in {comp.run_dirs[0] / 'plots'}")
+    _compare_warnings(comp)
     return 0
+
+
+def _compare_warnings(comp: Any) -> None:
+    """The run warnings of every metrics.json of a comparison, naming the scheduler and,
+    when there are several seeds, the seeds that gave each text."""
+    found: dict[tuple[str, str], list[int]] = {}
+    for r in comp.rows:
+        label, seed = r["scheduler"], r["seed"]
+        path = comp.run_dirs[comp.seeds.index(seed)] / label / "metrics.json"
+        try:
+            texts = json.loads(path.read_text()).get("warnings", [])
+        except (OSError, ValueError):
+            continue
+        for w in texts:
+            if w not in _shown:
+                found.setdefault((label, w), []).append(seed)
+    for (label, w), seeds in found.items():
+        if len(comp.seeds) > 1:
+            which = (f"all {len(seeds)} seeds" if len(seeds) == len(comp.seeds) else
+                     f"seed {seeds[0]}" if len(seeds) == 1 else
+                     f"seeds {', '.join(map(str, seeds))}")
+            label = f"{label} ({which})"
+        _warn(f"{label}: {w}")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -249,6 +302,7 @@ def _one_line_warnings() -> Iterator[None]:
     """Plausibility warnings as ``warning: file: field: ...`` lines, each text once."""
     from sim.plausibility import PlausibilityWarning
 
+    _shown.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("once", PlausibilityWarning)
         shown = warnings.showwarning
@@ -256,7 +310,7 @@ def _one_line_warnings() -> Iterator[None]:
         def show(message: Warning | str, category: type[Warning], *rest: Any,
                  **kw: Any) -> None:
             if issubclass(category, PlausibilityWarning):
-                print(f"warning: {message}", file=sys.stderr)
+                _warn(str(message))
             else:
                 shown(message, category, *rest, **kw)
 

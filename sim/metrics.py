@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import yaml
 from sim.atomic import write_text_atomic
 from sim.engine.world import EngineResult
 
-__all__ = ["APP_KEYS", "FRAME_KEYS", "compute_metrics", "frame_rows", "write_outputs"]
+__all__ = ["APP_KEYS", "FRAME_KEYS", "compute_metrics", "frame_rows", "run_warnings",
+           "write_outputs"]
 
 APP_KEYS = (
     "accuracy", "accuracy_in_time", "fps", "latency_ms_mean", "latency_ms_p95", "frames", "processed", "dropped",
@@ -67,6 +69,54 @@ def _scheduler_params(res: EngineResult) -> dict[str, Any]:
             "params": resolved_params(_REGISTRY[name], dict(spec.params) if spec else {})}
 
 
+_REFUSED = re.compile(r"refused: plan needs ([0-9.]+) MB")
+
+
+def _refused_need_mb(res: EngineResult) -> float | None:
+    """The most memory a refused plan needed (the engine writes it in the timeline)."""
+    needs = [float(m.group(1)) for d in res.timeline if d.app == "*"
+             for m in [_REFUSED.match(d.reason)] if m]
+    return max(needs) if needs else None
+
+
+def _never_served_why(res: EngineResult, name: str) -> str:
+    """Why an app that ran never finished a frame, from its last timeline entry."""
+    last = next((d for d in reversed(res.timeline) if d.app == name
+                 and d.reason not in ("launch", "exit")), None)
+    if last is not None and last.reason.startswith("paused (") and last.reason.endswith(")"):
+        return f"paused: {last.reason[len('paused ('):-1]}"
+    if last is not None and last.variant:
+        return f"it ran {last.variant!r} from t={last.t_s:g} s but no frame finished"
+    if res.refused:
+        return "no plan giving it a model was accepted; see the refused plans"
+    return "the scheduler never gave it a model"
+
+
+def run_warnings(res: EngineResult, apps: dict[str, dict[str, Any]]) -> list[str]:
+    """What went wrong in the run itself, one line each: plans refused for memory (all or
+    some of them) and apps that were launched but never served. ``apps`` are the per-app
+    metrics of :func:`compute_metrics`."""
+    out: list[str] = []
+    decisions, refused = len(res.decision_wall_s), res.refused
+    budget = res.inputs.scenario.device.memory_mb
+    if refused:
+        need = _refused_need_mb(res)
+        needs = ("more memory than" if need is None
+                 else f"up to {need:.1f} MB, more than")
+        limit = f"device.memory_mb ({budget:g} MB)"
+        if refused >= decisions:
+            out.append(f"every plan was refused ({refused} of {decisions}): the plans need "
+                       f"{needs} {limit}; no app ran")
+        else:
+            out.append(f"{refused} of {decisions} plans were refused (memory): they needed "
+                       f"{needs} {limit}; each time the previous plan stayed in force")
+    for name, m in apps.items():
+        if m["processed"] == 0 and (m["active_s"] or 0.0) > 0.0:
+            out.append(f"app {name!r} was launched for {m['active_s']:.1f} s and never served "
+                       f"({_never_served_why(res, name)})")
+    return out
+
+
 def compute_metrics(res: EngineResult) -> dict[str, Any]:
     """``{'scenario', 'scheduler', 'seed', 'overall': {...}, 'apps': {name: {...}}}``.
 
@@ -74,6 +124,8 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
     used, ``radio_j_per_byte`` per byte sent and ``radio_tx_w`` while the radio sends (each
     app is charged its share of the sending time). ``device_s``/``server_s`` are compute in
     full-device/full-server seconds; ``radio_s`` the app's share of the radio's sending time.
+    ``warnings``: those of the inputs (:mod:`sim.plausibility`), then those of the run
+    (:func:`run_warnings`).
     """
     sc = res.inputs.scenario
     power = sc.device.power
@@ -171,7 +223,7 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
         **_scheduler_params(res),
         "seed": sc.seed,
         "duration_s": sc.duration_s,
-        "warnings": list(res.inputs.warnings),
+        "warnings": [*res.inputs.warnings, *run_warnings(res, apps)],
         "overall": overall,
         "apps": apps,
     }
