@@ -3,17 +3,31 @@
 Every figure of a folder gives a scheduler label the same colour (a palette indexed by the
 sorted labels), puts units on every axis and is written atomically, so a ``plots/`` folder
 never holds a half-written file. Only the Agg backend is used: plotting needs no display.
+
+Print-ready: fonts are embedded as TrueType (``pdf.fonttype`` 42), so ``pdffonts`` shows no
+Type 3 font in any PDF written here. The look (:mod:`sim.plot_style`) is applied only while
+a figure is drawn; the caller's rc settings are left as they were. To fit a paper, give
+``width`` (``"single"``: one column, 3.5 in, smaller fonts; ``"double"``: 7.16 in; or inches;
+the height is scaled with the width, to no less than 70% of it) and ``style``, a matplotlib
+style file, style name or dict of rc settings layered over ours (it wins where both set a
+key), to :func:`draw`, or around any single figure function::
+
+    with figure_style("paper.mplstyle", width="single"):
+        cdf("runs/default", "figs")
+    draw("runs/default", style={"font.family": "serif"}, width="double")
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import functools
 import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -29,6 +43,7 @@ from matplotlib.patches import Patch
 from sim.atomic import remove_leftovers, write_bytes_atomic
 from sim.inputs import RunInputs, load_inputs
 from sim.paths import inside, name_problem
+from sim.plot_style import BASE, Style, layers, resolve_width
 from sim.traces import Trace
 
 matplotlib.use("Agg")
@@ -38,7 +53,7 @@ from sim.messages import OneLineError
 
 __all__ = [
     "FORMATS", "KINDS", "PlotError", "accuracy_exit_rate_vs_threshold", "accuracy_vs_budget",
-    "accuracy_vs_fps", "applicable", "bars", "cdf", "draw", "fidelity", "read_sweep",
+    "accuracy_vs_fps", "applicable", "bars", "cdf", "draw", "fidelity", "figure_style", "read_sweep",
     "scheduler_colors", "sweep_curve", "throughput_latency_vs_bandwidth", "timeline",
 ]
 
@@ -71,11 +86,12 @@ _UNIT_SUFFIXES = (("_ms", "ms"), ("_mbps", "Mbit/s"), ("_mb", "MB"), ("_j", "J")
                   ("fps", "fps"))
 PALETTE = tuple(to_hex(c) for c in matplotlib.colormaps["tab10"](np.arange(10)))
 MARKERS = ("v", "o", "s", "D", "^", "P", "X", "<", ">", "*", "h", "p")
-STYLE: dict[Any, Any] = {
-    "font.size": 9, "axes.titlesize": 10, "axes.grid": True, "grid.alpha": 0.3,
-    "axes.spines.top": False, "axes.spines.right": False, "legend.fontsize": 8,
-    "legend.frameon": False,
-}
+STYLE: dict[Any, Any] = BASE
+"""our rc settings (:data:`sim.plot_style.BASE`)"""
+MIN_HEIGHT_SCALE = 0.7
+"""a figure narrowed to ``width`` keeps at least this share of its height"""
+_LOOK: contextvars.ContextVar[tuple[list[Any], float | None]] = contextvars.ContextVar(
+    "mvsched_plot_look", default=([], None))
 DPI = 150
 _FALLBACK = "#444444"
 
@@ -87,15 +103,52 @@ class PlotError(OneLineError):
     """A folder or table lacks what a figure needs; the message names the file or column."""
 
 
+@contextlib.contextmanager
+def figure_style(style: Style | Sequence[Style] | None = None,
+                 width: str | float | None = None) -> Iterator[None]:
+    """Within it, every figure drawn here has ``width`` (``"single"``, ``"double"`` or
+    inches; None: each figure's own) and ``style`` layered over ours; a PlotError names a
+    style or width that cannot be used."""
+    try:
+        inches, _ = resolve_width(width)
+        user = layers(style, width)[1:]
+    except ValueError as exc:
+        raise PlotError(str(exc)) from None
+    token = _LOOK.set((user, inches))
+    try:
+        yield
+    finally:
+        _LOOK.reset(token)
+
+
 def _styled(func: Callable[P, R]) -> Callable[P, R]:
-    """One look for every figure, without touching the caller's global rc settings."""
+    """One look for every figure (ours, then the :func:`figure_style` in force), without
+    touching the caller's global rc settings."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with plt.rc_context(STYLE):
+        user, _ = _LOOK.get()
+        try:
+            look = plt.style.context([STYLE, *user])
+            look.__enter__()
+        except (OSError, ValueError, KeyError) as exc:
+            raise PlotError(f"style: cannot use it: {exc}") from None
+        try:
             return func(*args, **kwargs)
+        finally:
+            look.__exit__(None, None, None)
 
     return wrapper
+
+
+def _fit_width(fig: Figure) -> None:
+    """Narrow or widen the figure to the width in force, its height scaled alike (to no
+    less than :data:`MIN_HEIGHT_SCALE` of it)."""
+    inches = _LOOK.get()[1]
+    if inches is None:
+        return
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(inches, h * max(inches / w, MIN_HEIGHT_SCALE))
 
 
 def scheduler_colors(labels: Iterable[str]) -> dict[str, str]:
@@ -112,6 +165,7 @@ def _save(fig: Figure, out: Path, name: str, fmt: Sequence[str]) -> list[Path]:
         if problem:
             raise PlotError(f"figure name {name!r} {problem}")
         paths = []
+        _fit_width(fig)
         for ext in _check_fmt(fmt):
             buf = io.BytesIO()
             meta = {"CreationDate": None} if ext == "pdf" else None  # same input, same bytes
@@ -803,11 +857,15 @@ def _draw_kind(kind: str, folder: Path, out: Path, colors: Mapping[str, str],
 
 
 def draw(folder: str | Path, kinds: Iterable[str] | None = None,
-         fmt: Sequence[str] = FORMATS) -> list[Path]:
+         fmt: Sequence[str] = FORMATS, *, style: Style | Sequence[Style] | None = None,
+         width: str | float | None = None) -> list[Path]:
     """Draw the figures a folder supports (``kinds``, or every one that applies) into
     ``<folder>/plots/``; returns the files written. A requested kind that does not apply
     is a PlotError saying why; so is a ``plots`` that is a link (nothing is written
-    outside the folder)."""
+    outside the folder). ``style`` and ``width``: as :func:`figure_style` takes them."""
+    if style is not None or width is not None:
+        with figure_style(style, width):
+            return draw(folder, kinds, fmt)
     folder = Path(folder)
     fmt = _check_fmt(fmt)
     fits = applicable(folder)
