@@ -5,7 +5,11 @@ told from the spread of random launches, samples and traces.
 With one seed the runs go to ``OUT/<scheduler>/`` as ``mvsched run`` writes them; with more,
 to ``OUT/seed-<seed>/<scheduler>/``. ``comparison.csv`` holds one row per scheduler and seed
 and, with more than one seed, one ``seed = mean`` row per scheduler with ``<metric>_ci95``
-columns (the half-width of Student's t interval over the seeds). ``OUT`` is written into a
+columns (the half-width of Student's t interval over the seeds; a half-width below
+``1e-9`` of the mean, floating-point noise of equal values, is written as 0). Its columns do
+not depend on the results: ``scheduler``, ``seed`` (``seeds`` with more than one seed), then
+every name of :data:`COLUMNS` (with its ``_ci95`` after it with more than one seed) in that
+order, an empty cell where a run has no value. ``OUT`` is written into a
 temporary sibling folder and replaces the old ``OUT`` whole once complete, so no run, seed or
 file of an earlier comparison stays beside the new one.
 """
@@ -26,7 +30,21 @@ import numpy as np
 from sim.atomic import write_text_atomic
 from sim.results_folder import replacing
 
-__all__ = ["Comparison", "ci95", "compare", "summarize"]
+__all__ = ["COLUMNS", "Comparison", "ci95", "compare", "metric_columns", "summarize"]
+
+COLUMNS = (
+    "accuracy", "accuracy_in_time", "fps", "latency_ms_mean", "latency_ms_p95",
+    "frames", "processed", "dropped", "failed", "deadline_misses", "offloaded", "early_exits",
+    "fallbacks", "timeouts", "switches", "sent_mb", "device_s", "radio_s", "server_s",
+    "energy_j", "radio_energy_j", "switch_s", "load_s", "active_s", "decision_ms_median",
+    "decisions", "refused_plans", "peak_memory_mb", "busy_s", "worst_app_accuracy",
+)
+"""The metric columns of ``comparison.csv``, in this order whatever the results: the names
+of ``metrics.json``'s ``overall`` section (``decision_ms_median`` is wall-clock: the median
+decision time on the machine that ran it). A metric a run lacks (no frames, no timing) is an
+empty cell; a name ``overall`` gains later is appended after these."""
+NOISE = 1e-9
+"""a 95% half-width below this fraction of the mean is floating-point noise: reported as 0"""
 
 
 @dataclass
@@ -49,7 +67,13 @@ def ci95(values: Sequence[float]) -> float | None:
 
     mean = sum(xs) / n
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
-    return float(t.ppf(0.975, n - 1) * sd / math.sqrt(n))
+    half = float(t.ppf(0.975, n - 1) * sd / math.sqrt(n))
+    return 0.0 if half <= NOISE * abs(mean) else half
+
+
+def metric_columns(extra: Sequence[str] = ()) -> list[str]:
+    """:data:`COLUMNS`, then the names of ``extra`` it lacks, in their order."""
+    return list(dict.fromkeys([*COLUMNS, *extra]))
 
 
 def summarize(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -83,8 +107,10 @@ def compare(source: str | os.PathLike[str] | dict[str, Any], seeds: int = 1,
             overrides: Sequence[str] = (), progress: bool = False,
             columns: Callable[[Comparison], Sequence[str]] | None = None) -> Comparison:
     """Run every listed scheduler on ``seeds`` consecutive seeds from ``seed`` (default: the
-    scenario's). With ``out``, the runs and ``comparison.csv`` (the metrics ``columns``
-    gives, default every numeric one) replace ``out`` whole once all are written."""
+    scenario's). With ``out``, the runs and ``comparison.csv`` replace ``out`` whole once all
+    are written. The file holds every column of :data:`COLUMNS` whatever the results, so
+    tables of several comparisons line up; a name ``columns`` gives that is not among them
+    is appended."""
     from sim.inputs import load_inputs
     from sim.scenario import MAX_SEEDS
 
@@ -96,7 +122,7 @@ def compare(source: str | os.PathLike[str] | dict[str, Any], seeds: int = 1,
     out = Path(out)
     with replacing(out, legacy="comparison.csv") as folder:
         comp = _compare(source, first, seeds, folder, overrides, progress)
-        keys = columns(comp) if columns else _numeric_keys(comp.rows)
+        keys = metric_columns([*_numeric_keys(comp.rows), *(columns(comp) if columns else ())])
         write_comparison(folder / "comparison.csv", comp, keys)
     return replace(comp, run_dirs=[out / d.relative_to(folder) for d in comp.run_dirs])
 
@@ -109,11 +135,13 @@ def _compare(source: str | os.PathLike[str] | dict[str, Any], first: Any, seeds:
     base = first.scenario.seed
     rows: list[dict[str, Any]] = []
     dirs: list[Path] = []
+    n = len(first.scenario.schedulers)
     for i in range(seeds):
         s = base + i
         inputs = first if i == 0 else load_inputs(source, seed=s, overrides=overrides)
         where = None if out is None else out / (f"seed-{s}" if seeds > 1 else "")
-        results = run_inputs(inputs, None, where, progress)
+        count = (i * n, seeds * n, f" (seed {s})" if seeds > 1 else "")
+        results = run_inputs(inputs, None, where, progress, count=count)
         rows += [_row(r, s) for r in results]
         if where is not None:
             dirs.append(where)

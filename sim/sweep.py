@@ -513,18 +513,30 @@ def _dask_executor(address: str | None, workers: int) -> Iterator[Executor]:
 
 def _drive(pool: Executor, tasks: Sequence[RunTask], out: Path, sw: Sweep, progress: bool,
            on_result: Callable[[dict[str, Any]], None] | None) -> None:
-    """Submit every task; write each result as soon as it completes."""
+    """Submit every task; write each result as soon as it completes. Progress: a bar on a
+    terminal, else one plain line per finished run (:func:`sim.runner.progress_line`)."""
+    import time
+
     from tqdm import tqdm
 
+    from sim.runner import progress_bars, progress_line
+
+    bars = progress and progress_bars()
+    start = time.perf_counter()
     futures: dict[Future[dict[str, Any]], RunTask] = {pool.submit(run_one, t): t for t in tasks}
     try:
-        with tqdm(total=len(tasks), desc=sw.source.stem, unit="run",
-                  disable=not progress) as bar:
-            for fut in as_completed(futures):
-                record = _outcome(fut, futures[fut], sw)
+        with tqdm(total=len(tasks), desc=sw.source.stem, unit="run", disable=not bars) as bar:
+            for done, fut in enumerate(as_completed(futures), 1):
+                task = futures[fut]
+                record = _outcome(fut, task, sw)
                 write_text_atomic(run_path(out, record["key"]),
                                   json.dumps(record, indent=1) + "\n")
                 bar.update()
+                if progress and not bars:
+                    point = ", ".join(filter(None, (_show(task.grid), _show(task.params))))
+                    progress_line(done, len(tasks), f"{task.scheduler} seed {task.seed}"
+                                  f"{' (' + point + ')' if point else ''}",
+                                  f"{time.perf_counter() - start:.1f} s since the start")
                 if on_result is not None:
                     on_result(record)
     finally:
@@ -544,7 +556,8 @@ def _outcome(fut: Future[dict[str, Any]], task: RunTask, sw: Sweep) -> dict[str,
 # -- aggregation --------------------------------------------------------------------------
 def aggregate(sweep: Sweep, out: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """One row per (grid point, scheduler, params point), from the run files in
-    ``out/runs``: the mean and 95% interval over seeds of every numeric overall metric. A run
+    ``out/runs``: the mean and 95% interval over seeds of every overall metric (the same
+    columns whatever the results: :func:`_metric_keys`). A run
     file computed from another scenario or other inputs than the sweep's now is refused."""
     from sim.compare import summarize
 
@@ -566,8 +579,17 @@ def aggregate(sweep: Sweep, out: str | os.PathLike[str]) -> list[dict[str, Any]]
     return rows
 
 
+WALL_CLOCK = ("decision_ms_median",)
+"""overall metrics measured in wall time (None unless timed): not in ``sweep.csv``"""
+
+
 def _metric_keys(runs: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Overall metrics that are numbers (or None) in every run and a number in some."""
+    """The metrics of ``sweep.csv``, whatever the results: every name of
+    :data:`sim.compare.COLUMNS` but the wall-clock ones, in that order (an empty cell where a
+    run lacks the value), then any other overall metric that is a number (or None) in every
+    run and a number in some."""
+    from sim.compare import COLUMNS
+
     some: dict[str, bool] = {}
     other: set[str] = set()
     for overall in runs:
@@ -576,7 +598,8 @@ def _metric_keys(runs: Iterable[Mapping[str, Any]]) -> list[str]:
             some[k] = some.get(k, False) or number
             if not number and v is not None:
                 other.add(k)
-    return [k for k, yes in some.items() if yes and k not in other]
+    extra = [k for k, yes in some.items() if yes and k not in other]
+    return [k for k in dict.fromkeys([*COLUMNS, *extra]) if k not in WALL_CLOCK]
 
 
 def _cell(v: Any) -> Any:

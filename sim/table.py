@@ -5,17 +5,27 @@ wall-clock figures, which no seed reproduces, are printed apart from the metrics
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["ABBREVIATIONS", "WALL_CLOCK_KEYS", "WIDTH", "format_results", "format_table",
-           "format_tables", "format_value"]
+__all__ = ["ABBREVIATIONS", "COUNT_KEYS", "WALL_CLOCK_KEYS", "WIDTH", "format_results",
+           "format_table", "format_tables", "format_value"]
+
+COUNT_KEYS = frozenset({
+    "frames", "processed", "dropped", "failed", "deadline_misses", "switches", "decisions",
+    "refused_plans", "offloaded", "early_exits", "fallbacks", "timeouts", "seeds",
+})
+"""metrics that count things: printed as whole numbers (a mean over seeds is rounded)"""
 
 
-def format_value(v: Any) -> str:
-    """A cell: ``-`` for missing, 4 significant digits for floats below 1e5."""
+def format_value(v: Any, key: str | None = None) -> str:
+    """A cell: ``-`` for missing, 4 significant digits for floats below 1e5; a count
+    (``key`` in :data:`COUNT_KEYS`) as a whole number, never in exponent notation."""
     if v is None:
         return "-"
+    if isinstance(v, float) and key in COUNT_KEYS and math.isfinite(v):
+        return f"{v:.0f}" if abs(v) >= 10 or v == round(v) else f"{v:.1f}"
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.0f}"
     return str(v)
@@ -25,7 +35,7 @@ def format_table(rows: list[dict[str, Any]], keys: Sequence[str],
                  headers: Sequence[str] | None = None) -> str:
     """Aligned table of ``rows`` over ``keys`` (first column left-aligned); ``headers``
     replaces the key names in the header line."""
-    cells = [list(headers or keys)] + [[format_value(r.get(k)) for k in keys] for r in rows]
+    cells = [list(headers or keys)] + [[format_value(r.get(k), k) for k in keys] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(keys))]
     lines = []
     for j, row in enumerate(cells):
@@ -51,7 +61,7 @@ ABBREVIATIONS = {
 
 
 def _column_width(rows: list[dict[str, Any]], key: str, header: str) -> int:
-    return max([len(header)] + [len(format_value(r.get(key))) for r in rows])
+    return max([len(header)] + [len(format_value(r.get(key), key)) for r in rows])
 
 
 def format_tables(rows: list[dict[str, Any]], keys: Sequence[str], width: int = WIDTH,
