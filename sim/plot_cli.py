@@ -36,7 +36,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from sim.plots import PlotError, applicable, draw
 
     try:
-        paths = draw(args.dir, args.kind or None, tuple(args.formats or FORMATS))
+        width: str | float | None = args.width
+        if width is not None and width not in ("single", "double"):
+            try:
+                width = float(width)
+            except ValueError:
+                raise PlotError(f"--width: expected single, double or inches, got "
+                                f"{args.width[:40]!r}") from None
+        paths = draw(args.dir, args.kind or None, tuple(args.formats or FORMATS),
+                     style=args.style, width=width)
         skipped = {} if args.kind else {k: w for k, w in applicable(args.dir).items() if w}
     except PlotError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -68,5 +76,11 @@ def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
                         "naming those it cannot draw on stderr); K is one of the kinds below")
     p.add_argument("--format", action="append", choices=FORMATS, dest="formats",
                    help="file format (repeatable; default: both png and pdf)")
+    p.add_argument("--width", default=None,
+                   help="figure width: single (3.5 in, one paper column), double (7.16 in) or "
+                        "inches (default: the screen size)")
+    p.add_argument("--style", action="append", default=None,
+                   help="a matplotlib style file or name layered over ours (repeatable; the "
+                        "last wins); PDFs embed TrueType (Type 42) fonts unless it says else")
     p.set_defaults(func=cmd_plot)
     return p

@@ -132,6 +132,21 @@ def test_a_bad_style_or_width_is_a_plot_error(compared, style, width, message):
         plots.draw(compared, ["bars"], fmt=("pdf",), style=style, width=width)
 
 
+def test_the_plot_command_takes_a_width_and_a_style(compared, tmp_path, capsys):
+    from sim.cli import main
+    sheet = tmp_path / "paper.mplstyle"
+    sheet.write_text("font.family: serif\n")
+    assert main(["plot", str(compared), "--kind", "bars", "--format", "pdf", "--width",
+                 "double", "--style", str(sheet)]) == 0
+    pdf = compared / "plots" / "bars.pdf"
+    assert page_inches(pdf)[0] == pytest.approx(DOUBLE_COLUMN_IN, abs=0.02)
+    assert not has_type3(pdf)
+    capsys.readouterr()
+    assert main(["plot", str(compared), "--width", "9x"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        "error: --width: expected single, double or inches, got '9x'"
+
+
 # -- progress -----------------------------------------------------------------------------
 def assert_plain(err: str, lines: list[str]) -> None:
     assert "\r" not in err and "\x1b[" not in err, repr(err)
