@@ -141,6 +141,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         paths = draw(comp.run_dirs[0], fmt=("png", "pdf"))
         print(f"plots: {len(paths)} files in {comp.run_dirs[0] / 'plots'}")
+        if len(comp.seeds) > 1:  # the means over the seeds, with their 95% intervals
+            paths = draw(out, ["bars"], fmt=("png", "pdf"))
+            print(f"plots: {len(paths)} files (means, 95% intervals) in {out / 'plots'}")
     _compare_warnings(comp)
     return 0
 

@@ -233,11 +233,38 @@ def _runs(folder: Path) -> dict[str, Path]:
     return {_label(d): d for d in subs}
 
 
+def seed_means(folder: Path) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """From a ``compare --seeds`` folder's comparison.csv: (mean, 95% half-width) of every
+    metric per scheduler; empty when the folder holds no such table."""
+    path = folder / "comparison.csv"
+    if not path.is_file():
+        return {}, {}
+    columns, rows = _read_table(path, "comparison")
+    if "seed" not in columns:
+        return {}, {}
+    means: dict[str, dict[str, float]] = {}
+    half: dict[str, dict[str, float]] = {}
+    for row in rows:
+        if row.get("seed") != "mean":
+            continue
+        label = row["scheduler"]
+        means[label] = {k: _num(v, k) for k, v in row.items()
+                        if k not in ("scheduler", "seed", "seeds") and not k.endswith("_ci95")
+                        and v not in ("", None)}
+        half[label] = {k[:-5]: _num(v, k) for k, v in row.items()
+                       if k.endswith("_ci95") and v not in ("", None)}
+    return means, half
+
+
 def _need_runs(folder: Path) -> dict[str, Path]:
     runs = _runs(Path(folder))
     if not runs:
         raise PlotError(f"{folder}: no metrics.json, and no scheduler subfolders holding one")
     return runs
+
+
+def _seed_folders(folder: Path) -> list[Path]:
+    return sorted(d for d in folder.glob("seed-*") if d.is_dir())
 
 
 def _scenario_labels(run: Path) -> list[str]:
@@ -257,6 +284,10 @@ def _folder_colors(folder: Path) -> dict[str, str]:
         labels |= {label, *_scenario_labels(run)}
     if (folder / "sweep.csv").is_file():
         labels |= {r.get("scheduler", "") for r in read_sweep(folder)}
+    seeds = _seed_folders(folder)
+    if seeds:  # a compare --seeds folder: the colours its seeds' figures use
+        for label, run in _runs(seeds[0]).items():
+            labels |= {label, *_scenario_labels(run)}
     return scheduler_colors(labels)
 
 
@@ -498,17 +529,26 @@ def _bar_keys(overall: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def _fmt(v: float) -> str:
-    return "n/a" if not math.isfinite(v) else f"{v:.3g}"
+    """Three significant digits; whole numbers from 1,000 up in full (31607, not 3.16e+04)."""
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 def _bar_panel(ax: Axes, key: str, overall: Mapping[str, Mapping[str, Any]],
-               colors: Mapping[str, str]) -> None:
+               colors: Mapping[str, str],
+               half: Mapping[str, Mapping[str, float]] | None = None) -> None:
     labels = list(overall)
     vals = [_num(overall[lab].get(key), key) for lab in labels]
     x = np.arange(len(labels))
-    ax.bar(x, np.nan_to_num(vals), color=[colors.get(lab, _FALLBACK) for lab in labels])
-    for xi, v in zip(x, vals):
-        ax.annotate(_fmt(v), (xi, 0 if not math.isfinite(v) else v), ha="center",
+    err = None
+    if half is not None:
+        err = np.nan_to_num([half.get(lab, {}).get(key, 0.0) for lab in labels])
+    ax.bar(x, np.nan_to_num(vals), color=[colors.get(lab, _FALLBACK) for lab in labels],
+           yerr=err, capsize=3 if err is not None else 0)
+    for i, (xi, v) in enumerate(zip(x, vals)):
+        top = (0 if not math.isfinite(v) else v) + (float(err[i]) if err is not None else 0.0)
+        ax.annotate(_fmt(v), (xi, top), ha="center",
                     va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(x, labels, rotation=30, ha="right")
     ax.set_ylabel(_metric_label(key))
@@ -521,25 +561,35 @@ def _bar_panel(ax: Axes, key: str, overall: Mapping[str, Mapping[str, Any]],
 def bars(folder: str | Path, out: str | Path, *, colors: Mapping[str, str] | None = None,
          fmt: Sequence[str] = FORMATS, name: str = "bars") -> list[Path]:
     """One panel per overall metric (accuracy, frame rate, latency, energy, ...), one bar
-    per scheduler; from each run's ``metrics.json``."""
-    runs = _need_runs(Path(folder))
-    overall = {lab: _read_json(run / "metrics.json").get("overall") or {}
-               for lab, run in runs.items()}
+    per scheduler; from each run's ``metrics.json``, or for a ``compare --seeds`` folder the
+    mean over the seeds with its 95% interval as an error bar (comparison.csv)."""
+    means, half = seed_means(Path(folder))
+    if means:
+        overall: Mapping[str, Mapping[str, Any]] = means
+        title = f"mean of {len(_seed_folders(Path(folder))) or 'several'} seeds, 95% intervals"
+        labels: Iterable[str] = list(means)
+    else:
+        runs = _need_runs(Path(folder))
+        overall = {lab: _read_json(run / "metrics.json").get("overall") or {}
+                   for lab, run in runs.items()}
+        half = {}
+        title = _scenario_name(runs)
+        labels = runs
     keys = _bar_keys(overall)
     if not keys:
         raise PlotError(f"{folder}: metrics.json has no overall metrics to plot")
-    colors = colors or scheduler_colors(runs)
+    colors = colors or scheduler_colors(labels)
     ncols = min(3, len(keys))
     nrows = math.ceil(len(keys) / ncols)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
                              figsize=(3.3 * ncols, 0.6 + 2.6 * nrows))
     for ax, key in zip(axes.flat, keys):
-        _bar_panel(ax, key, overall, colors)
+        _bar_panel(ax, key, overall, colors, half if means else None)
     for ax in axes.flat[len(keys):]:
         ax.set_visible(False)
     fig.legend(handles=[Patch(color=colors.get(lab, _FALLBACK), label=lab) for lab in overall],
                loc="outside lower center", ncol=min(len(overall), 5))
-    fig.suptitle(f"{_scenario_name(runs)}: overall metrics per scheduler")
+    fig.suptitle(f"{title}: overall metrics per scheduler")
     return _save(fig, Path(out), name, fmt)
 
 
@@ -784,7 +834,8 @@ _SWEEP_SPECS: dict[str, Callable[[Sequence[Mapping[str, Any]]], dict[str, Any]]]
 
 # -- a folder -----------------------------------------------------------------------------
 FACETS = {
-    "run": "a run or comparison folder (metrics.json, or scheduler subfolders holding one)",
+    "run": "a run or comparison folder (metrics.json, or scheduler subfolders holding one, "
+           "or a compare --seeds folder's comparison.csv)",
     "emulation": "an emulation folder (fidelity.csv)",
     "sweep": "a sweep folder (sweep.csv)",
 }
@@ -826,6 +877,11 @@ def applicable(folder: str | Path) -> dict[str, str | None]:
     runs = _runs(folder)
     if runs:
         found |= {k: _why_not_runs(runs, k, folder) for k in ("timeline", "cdf", "bars")}
+    elif seed_means(folder)[0]:
+        found["bars"] = None  # compare --seeds: means and intervals; per-run figures per seed
+        why = (f"{folder} holds several seeds: draw it for one of them "
+               f"(mvsched plot {folder / 'seed-N'})")
+        found |= {"timeline": why, "cdf": why}
     if (folder / "fidelity.csv").is_file():
         found["fidelity"] = None
     if (folder / "sweep.csv").is_file():
