@@ -8,7 +8,6 @@ import csv
 import re
 import shutil
 import subprocess
-from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +15,7 @@ import pytest
 import yaml
 from enginekit import write_world
 from figurekit import quick_and_closed  # noqa: F401  (autouse fixture)
+from inline_executor import Inline
 from synthetic import make_profile
 
 from sim import plots
@@ -25,18 +25,6 @@ from sim.plot_style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN
 from sim.runner import run_scenario
 from sim.sweep import run_sweep
 from sim.table import format_results, format_value
-
-
-class Inline(Executor):
-    """Runs each task when it is submitted, in this process."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        fut: Future = Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            fut.set_exception(exc)
-        return fut
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import json
 import math
 import statistics
 import sys
-from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pytest
 import yaml
 from enginekit import write_world
+from inline_executor import Inline
 from scipy.stats import t as student_t
 from synthetic import make_profile
 
@@ -23,18 +23,6 @@ import sim.sweep
 from sim.runner import run_scenario
 from sim.sweep import SweepError, load_sweep, run_key, run_sweep
 from sim.sweep_cli import add_subcommand
-
-
-class Inline(Executor):
-    """Runs each task when it is submitted, in this process (so monkeypatches apply)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        fut: Future = Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            fut.set_exception(exc)
-        return fut
 
 
 @pytest.fixture

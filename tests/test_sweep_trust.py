@@ -11,12 +11,12 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pytest
 import yaml
 from enginekit import write_world
+from inline_executor import Inline
 from synthetic import make_profile
 
 import sim.sweep
@@ -25,18 +25,6 @@ from sim.cli import main
 from sim.profile import save_profile
 from sim.sweep import SweepError, aggregate, load_sweep, run_sweep
 from sim.sweep_lock import LOCK_NAME, SweepLocked
-
-
-class Inline(Executor):
-    """Runs each task when it is submitted, in this process (so monkeypatches apply)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        fut: Future = Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            fut.set_exception(exc)
-        return fut
 
 
 def profile(family: str, small_ms: float = 5.0):
