@@ -7,16 +7,16 @@ import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["remove_leftovers", "write_text_atomic", "write_bytes_atomic"]
+__all__ = ["remove_leftovers", "stage_bytes", "write_text_atomic", "write_bytes_atomic"]
 
 _LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 """``.<name>.<random>.tmp``: the temporary file name :func:`write_bytes_atomic` uses"""
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write to a temp file in the same folder, then rename over ``path``."""
+def stage_bytes(path: str | os.PathLike[str], data: bytes) -> str:
+    """Write ``data`` to a temporary file beside ``path`` (its folder must exist), with the
+    permissions of an ordinary file; return its name. Nothing is left on an error."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     umask = os.umask(0)
     os.umask(umask)
@@ -24,6 +24,18 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results read like any file
             fh.write(data)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write to a temp file in the same folder, then rename over ``path``."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stage_bytes(p, data)
+    try:
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

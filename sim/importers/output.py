@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from sim.atomic import stage_bytes
 from sim.importers.source import ImportDataError, slug
 from sim.messages import excerpt
 from sim.paths import name_problem, path_problem
@@ -122,17 +122,7 @@ def _stage(path: Path, text: str, made: list[Path]) -> str:
     for folder in missing:
         folder.mkdir()
         made.append(folder)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; profiles read like any file
-            fh.write(text.encode("utf-8"))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
+    return stage_bytes(path, text.encode("utf-8"))
 
 
 def write_profiles(planned: Sequence[tuple[Path, Profile]], force: bool) -> list[Path]:
