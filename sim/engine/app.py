@@ -254,7 +254,8 @@ class AppRuntime:
 
     # -- camera ------------------------------------------------------------------------------
     def _drop_pending(self, now: float) -> None:
-        # frames strictly before ``now`` arrived; one consumed at ``now`` itself counts too
+        # frames strictly before ``now`` arrived, and one already consumed at ``now``; the
+        # exit then un-counts those at ``now`` (not the stopping app's: record.forget_from)
         eps = max(_ARRIVAL_EPS, tie_s(now) / self.period)
         n = max(self._next, int(math.ceil((now - self._t0) / self.period - eps)))
         if n > self._next:
