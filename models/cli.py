@@ -60,7 +60,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 def _cmd_emulate(args: argparse.Namespace) -> int:
     from models.emulate import emulate
-    from sim.table import format_table
+    from sim.present.table import format_table
 
     res = emulate(args.source, args.scheduler, args.out, args.checkpoints,
                   progress=not args.quiet)

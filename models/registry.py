@@ -3,7 +3,7 @@
 A family knows how to train its networks (resumable, seeded) and how to measure them into a
 :class:`sim.profile.Profile`. Built-ins register with ``@register_family``, other packages
 through the ``mvsched.families`` entry point group; both go through
-:class:`sim.plugins.Registry`, as schedulers do. The built-in family packages are imported
+:class:`sim.common.plugins.Registry`, as schedulers do. The built-in family packages are imported
 lazily by :func:`list_families`, so a missing optional family never breaks the others.
 """
 
@@ -18,7 +18,7 @@ from torch import nn
 
 from models.data import DataSplits
 from models.measure import MeasureSettings
-from sim.plugins import Registry
+from sim.common.plugins import Registry
 from sim.profile import Profile
 
 __all__ = [

@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from sim.engine.world import EngineResult, Simulation
-from sim.inputs import RunInputs, load_inputs
-from sim.metrics import compute_metrics, frame_rows, write_outputs
+from sim.config.inputs import RunInputs, load_inputs
+from sim.results.metrics import compute_metrics, frame_rows, write_outputs
 from sim.paths import name_problem
-from sim.results_folder import (
+from sim.results.folder import (
     ResultsFolderError,
     cannot_write,
     check_replaceable,
     mark,
     replacing,
 )
-from sim.scenario import Scenario, ScenarioError, SchedulerSpec
+from sim.config.scenario import Scenario, ScenarioError, SchedulerSpec
 from sim.schedulers.base import Scheduler
 from sim.schedulers.registry import SchedulerError, create_scheduler
 
@@ -219,7 +219,7 @@ def run_scenario(
     overrides: Sequence[str] = (),
 ) -> list[RunResult]:
     """Load, resolve and run a scenario: a file, a mapping or a :class:`Scenario`;
-    ``overrides`` are ``PATH=VALUE`` changes (:mod:`sim.overrides`). With ``out``, the runs
+    ``overrides`` are ``PATH=VALUE`` changes (:mod:`sim.config.overrides`). With ``out``, the runs
     replace ``out`` whole once all are written: no scheduler folder of an earlier run into
     the same place stays beside them."""
     inputs = load_inputs(path, seed=seed, overrides=overrides)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pytest
 
-from sim import plots
+from sim.present import plots
 
 
 @pytest.fixture(autouse=True)

@@ -72,7 +72,7 @@ def catalog() -> tuple[Model, ...]:
     """Every shipped profile whose variants all have sizes (the others cannot run)."""
     import warnings
 
-    from sim.inputs import server_mismatch
+    from sim.config.inputs import server_mismatch
     from sim.profile import ProfileError, load_profile
 
     loaded = {}
@@ -99,9 +99,9 @@ def catalog() -> tuple[Model, ...]:
 
 def scheduler_table() -> dict[str, tuple[frozenset[str] | None, bool]]:
     """Registered scheduler name -> (profile kinds it runs or None for any, needs a server)."""
-    from sim.schedulers.registry import _REGISTRY, list_schedulers
+    from sim.schedulers.registry import get_scheduler, list_schedulers
 
-    return {n: (_REGISTRY[n].kinds, _REGISTRY[n].needs_server) for n in list_schedulers()}
+    return {n: (get_scheduler(n).kinds, get_scheduler(n).needs_server) for n in list_schedulers()}
 
 
 def _runnable(name: str) -> list[Model]:
@@ -154,10 +154,10 @@ def _params(rng: Any, name: str, chance: float, pool: dict[str, tuple[Any, ...]]
     (edge values by default), none of them below :data:`UNBOUNDED` (tiny_periods goes
     below)."""
     from sim.schedulers.params import describe
-    from sim.schedulers.registry import _REGISTRY
+    from sim.schedulers.registry import get_scheduler
 
     out = {}
-    for p in describe(_REGISTRY[name]):
+    for p in describe(get_scheduler(name)):
         if p.name in pool and rng.random() < chance:
             values = [v for v in pool[p.name] if p.name not in UNBOUNDED
                       or v >= UNBOUNDED[p.name]]
@@ -408,9 +408,9 @@ def tiny_periods(rng: Any, cap_s: float) -> dict[str, Any]:
     raw = base(rng, cap_s)
     sched = raw["schedulers"][0]
     from sim.schedulers.params import describe
-    from sim.schedulers.registry import _REGISTRY
+    from sim.schedulers.registry import get_scheduler
 
-    own = [p.name for p in describe(_REGISTRY[sched["name"]]) if p.name in TINY_PARAMS]
+    own = [p.name for p in describe(get_scheduler(sched["name"])) if p.name in TINY_PARAMS]
     periods = []
     for key in _shuffle(rng, ["period_s", "decision_period_s", *own])[:rng.choice((1, 1, 2))]:
         v = rng.choice(TINY if rng.random() < 0.5 else SMALL)
@@ -589,7 +589,7 @@ def bound_fix(msg: str) -> tuple[list[str | int], float] | None:
 def _validation_error(raw: dict[str, Any]) -> str | None:
     import warnings
 
-    from sim.inputs import load_inputs
+    from sim.config.inputs import load_inputs
     from sim.messages import OneLineError
     from sim.runner import create_schedulers
     from sim.schedulers.registry import SchedulerError

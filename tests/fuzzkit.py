@@ -247,12 +247,12 @@ def _alarm(_signum: int, _frame: Any) -> None:
 
 
 def clean_errors() -> tuple[type[BaseException], ...]:
-    from sim.overrides import OverrideError
+    from sim.config.overrides import OverrideError
     from sim.profile import ProfileError
     from sim.routes import RouteError
-    from sim.scenario import ScenarioError
+    from sim.config.scenario import ScenarioError
     from sim.schedulers.registry import SchedulerError
-    from sim.sweep import SweepError
+    from sim.results.sweep.core import SweepError
     from sim.traces import TraceError
 
     return (ScenarioError, ProfileError, TraceError, SweepError, OverrideError,
@@ -290,7 +290,7 @@ frames.csv holds); longer ones on the records those rows expand (runs of lost fr
 def check_run(inputs: Any) -> None:
     """Simulate every scheduler of the inputs; AssertionError ``label: invariant: what``
     when a metric is not finite or the run breaks an invariant (fuzz_strategies)."""
-    from sim.metrics import compute_metrics
+    from sim.results.metrics import compute_metrics
 
     for res in _run_all(inputs):
         _finite(res.metrics, res.label)
@@ -304,7 +304,7 @@ def check_run(inputs: Any) -> None:
 def _run_all(inputs: Any) -> list[Any]:
     """run_inputs, with :func:`fuzz_strategies.fuzz_plans` for the labels that name it."""
     from sim.engine.world import Simulation
-    from sim.metrics import compute_metrics
+    from sim.results.metrics import compute_metrics
     from sim.runner import RunResult, run_inputs
 
     if not any(s.key.startswith(PLANS_LABEL) for s in inputs.scenario.schedulers):
@@ -338,7 +338,7 @@ def _sorted_exception(exc: BaseException) -> Outcome:
 
 
 def _scenario_case(path: Path) -> None:
-    from sim.inputs import load_inputs
+    from sim.config.inputs import load_inputs
 
     load_inputs(path)  # the whole file: validation, profiles, traces
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -356,8 +356,8 @@ def _scenario_case(path: Path) -> None:
 
 
 def _sweep_case(path: Path) -> None:
-    from sim.inputs import load_inputs
-    from sim.sweep import load_sweep
+    from sim.config.inputs import load_inputs
+    from sim.results.sweep.core import load_sweep
 
     sw = load_sweep(path)
     tasks = sw.tasks()
@@ -501,7 +501,7 @@ def run_generated_case(rng: Any, strategy: str | None = None,
     """Generate a scenario (a strategy of :data:`fuzz_strategies.STRATEGIES`, drawn when not
     given), validate it, run it under each of its schedulers and check every run; the sorted
     outcome carries the strategy and the scenario's YAML."""
-    from sim.inputs import load_inputs
+    from sim.config.inputs import load_inputs
 
     strategy = strategy or rng.choice(sorted(STRATEGIES))
     try:

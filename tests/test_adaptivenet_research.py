@@ -10,7 +10,7 @@ import pytest
 from enginekit import simulate, write_world
 from synthetic import elastified_profile, view_of_kind
 
-from sim.schedulers.adaptivenet import AdaptiveNet
+from sim.schedulers.builtin.adaptivenet import AdaptiveNet
 from sim.schedulers.base import AppPlan
 
 

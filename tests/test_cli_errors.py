@@ -96,7 +96,7 @@ def test_good_scenario_validates_and_runs(tmp_path, capsys):
 
 # -- command plug-ins (mvsched.commands entry points) ------------------------------------------
 class _FakeEntryPoint:
-    """Duck-typed entry point: what sim.commands reads (name, value, group, dist, load)."""
+    """Duck-typed entry point: what sim.cli.plugin_commands reads (name, value, group, dist, load)."""
 
     group = "mvsched.commands"
 
@@ -111,9 +111,9 @@ class _FakeEntryPoint:
 
 
 def _install(monkeypatch, *eps):
-    import sim.commands
+    import sim.cli.plugin_commands
 
-    monkeypatch.setattr(sim.commands, "entry_points",
+    monkeypatch.setattr(sim.cli.plugin_commands, "entry_points",
                         lambda group: list(eps) if group == "mvsched.commands" else [])
 
 
@@ -177,7 +177,7 @@ def test_models_commands_come_from_the_entry_point():
     pytest.importorskip("torch")
     [ep] = [e for e in entry_points(group="mvsched.commands") if e.name == "models"]
     assert ep.value == "models.cli:add_subcommands"
-    from sim.cli import build_parser
+    from sim.cli.main import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert {"train", "profile", "emulate", "import", "run"} <= set(sub.choices)

@@ -15,8 +15,8 @@ import pytest
 from enginekit import write_world
 from test_cli_errors import GOOD, PROF
 
-from sim.cli import build_parser, main
-from sim.table import ABBREVIATIONS, WIDTH, format_results
+from sim.cli.main import build_parser, main
+from sim.present.table import ABBREVIATIONS, WIDTH, format_results
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("README.md", "scenarios/README.md", "profiles/README.md")

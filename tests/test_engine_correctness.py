@@ -13,12 +13,12 @@ from pydantic import BaseModel, ValidationError
 from synthetic import make_app, make_profile, make_view
 
 from sim.frozen import FrozenDict
-from sim.metrics import compute_metrics
+from sim.results.metrics import compute_metrics
 from sim.runner import run_scenario
-from sim.scenario import ScenarioError, load_scenario
+from sim.config.scenario import ScenarioError, load_scenario
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
-from sim.schedulers.nestdnn_exact import solve_exact, solve_ilp
-from sim.schedulers.nestdnn_problem import build_problem, evaluate, is_feasible
+from sim.schedulers.builtin.nestdnn.exact import solve_exact, solve_ilp
+from sim.schedulers.builtin.nestdnn.problem import build_problem, evaluate, is_feasible
 
 
 def _launch(*apps):

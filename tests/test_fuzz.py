@@ -41,10 +41,10 @@ def test_the_harness_reports_a_traceback_and_a_nan(box, monkeypatch):
 
     import fuzzkit
 
-    import sim.inputs
+    import sim.config.inputs
 
     src = shipped("scenario")[0]
-    monkeypatch.setattr(sim.inputs, "load_inputs", lambda *a, **k: {}["boom"])
+    monkeypatch.setattr(sim.config.inputs, "load_inputs", lambda *a, **k: {}["boom"])
     monkeypatch.setattr(fuzzkit, "mutate", lambda doc, rng, n: doc)
     out = run_case(box, "scenario", src, random.Random(0))
     assert out.kind == "other" and out.detail.startswith("KeyError at test_fuzz.py:")

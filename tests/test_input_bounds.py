@@ -9,7 +9,7 @@ from enginekit import write_world
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.config.scenario import load_scenario
 
 PROF = make_profile("n", [("d0", 1_000_000, 5.0, 0.6)])
 GOOD = {"duration_s": 2, "apps": [{"name": "a", "family": "n", "fps": 10}],

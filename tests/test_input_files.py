@@ -25,8 +25,8 @@ from sim.input_files import (
 )
 from sim.messages import EXCERPT_CHARS, excerpt, field_path
 from sim.profile import ProfileError, load_profile
-from sim.scenario import ScenarioError, load_scenario
-from sim.sweep import SweepError, load_sweep
+from sim.config.scenario import ScenarioError, load_scenario
+from sim.results.sweep.core import SweepError, load_sweep
 from sim.traces import CsvTraceSpec, Trace, TraceError, build_trace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from synthetic import make_profile
 
 from sim.profile import Interference, ProfileError, VariantInterference
-from sim.scenario import ScenarioError
+from sim.config.scenario import ScenarioError
 
 MEASURED = {"variant": "v0", "co_runner": "v0", "method": "hand-written for a test"}
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from synthetic import MB, make_app, make_profile, make_view, random_view
 
-from sim.schedulers.nestdnn_exact import solve_exact
-from sim.schedulers.nestdnn_greedy import solve_greedy
-from sim.schedulers.nestdnn_problem import build_problem, evaluate, is_feasible
+from sim.schedulers.builtin.nestdnn.exact import solve_exact
+from sim.schedulers.builtin.nestdnn.greedy import solve_greedy
+from sim.schedulers.builtin.nestdnn.problem import build_problem, evaluate, is_feasible
 
 OBJECTIVES = ("mintotal", "minmax")
 # s: 10 MB, 20 ms, 0.70; l: 30 MB, 50 ms, 0.90 (l is nested on s)

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from synthetic import MB, make_app, make_profile, make_view, random_view
 
-from sim.bench_decisions import bench_decisions
+from sim.bench.decisions import bench_decisions
 from sim.schedulers import create_scheduler
-from sim.schedulers.nestdnn_exact import solve_exact, solve_ilp
-from sim.schedulers.nestdnn_greedy import solve_greedy
-from sim.schedulers.nestdnn_problem import (
+from sim.schedulers.builtin.nestdnn.exact import solve_exact, solve_ilp
+from sim.schedulers.builtin.nestdnn.greedy import solve_greedy
+from sim.schedulers.builtin.nestdnn.problem import (
     build_problem,
     candidates,
     evaluate,

@@ -183,7 +183,7 @@ def test_radio_and_server_time_and_energy(tmp_path):
                    "power": {"idle_w": 0.0, "busy_w": 2.0, "radio_j_per_byte": 1e-6,
                              "radio_tx_w": 1.0}}})
     res = simulate(path, FixedScheduler({"a": ("full", 1.0, "input", None)}))
-    from sim.metrics import compute_metrics
+    from sim.results.metrics import compute_metrics
 
     m = compute_metrics(res)["apps"]["a"]
     assert m["offloaded"] == 10 and m["sent_mb"] == pytest.approx(0.03)

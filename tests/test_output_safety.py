@@ -17,10 +17,10 @@ from figurekit import quick_and_closed  # noqa: F401 (autouse fixture)
 from synthetic import make_profile
 
 import sim.atomic
-import sim.plots
+import sim.present.plots
 from sim.cli import main
-from sim.plots import PlotError, timeline
-from sim.results_folder import MARKER
+from sim.present.plots import PlotError, timeline
+from sim.results.folder import MARKER
 
 PROF = make_profile("p", [("small", 1000, 5.0, 0.6), ("big", 2000, 20.0, 0.8)])
 BOTH = [{"name": "agnostic", "label": "small", "params": {"model": "smallest"}},
@@ -215,7 +215,7 @@ def _full_disk_at(monkeypatch, name: str) -> None:
         return real(path, data)
 
     monkeypatch.setattr(sim.atomic, "write_bytes_atomic", write)
-    monkeypatch.setattr(sim.plots, "write_bytes_atomic", write)
+    monkeypatch.setattr(sim.present.plots, "write_bytes_atomic", write)
 
 
 def test_a_full_disk_leaves_no_run_looking_complete(tmp_path, capsys, monkeypatch):

@@ -1,4 +1,4 @@
-"""Numbers outside their physical range (sim.scenario.RANGES, sim.traces.MAX_VALUE,
+"""Numbers outside their physical range (sim.config.scenario.RANGES, sim.traces.MAX_VALUE,
 sim.schedulers.params.PARAM_RANGES) are one line naming the field and the range, at
 validation: each crash case below once was a traceback (IndexError, OverflowError,
 MemoryError, PulpError) or a hang. The bounds themselves are accepted and run, and
@@ -15,7 +15,7 @@ from enginekit import write_world
 from synthetic import elastified_profile, make_profile, progressive_profile
 
 from sim.cli import main
-from sim.scenario import RANGES, Range, ScenarioError, load_scenario
+from sim.config.scenario import RANGES, Range, ScenarioError, load_scenario
 from sim.schedulers.params import PARAM_RANGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +161,7 @@ def test_each_range_holds_its_bounds_and_refuses_beyond(tmp_path, key):
         with pytest.raises(ScenarioError) as info:
             load_scenario(write_world(tmp_path, {**base, **edit}, PROFILES))
         text = str(info.value)
-        if key.startswith("random_workload."):  # pydantic's own bounds (sim.workload)
+        if key.startswith("random_workload."):  # pydantic's own bounds (sim.config.workload)
             assert f"{key}: Input should be" in text, text
             continue
         assert str(r) in text and f"(got {value!r})" in text, text
@@ -192,7 +192,7 @@ def test_scheduler_parameters_outside_their_range(tmp_path, capsys, name, params
                    f"{PARAM_RANGES[key]}, got {value!r}\n")
 
 
-@pytest.mark.filterwarnings("ignore::sim.plausibility.PlausibilityWarning")
+@pytest.mark.filterwarnings("ignore::sim.config.plausibility.PlausibilityWarning")
 def test_the_bounds_run(tmp_path):
     from sim.runner import run_scenario
 

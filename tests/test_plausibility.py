@@ -13,8 +13,8 @@ from offloadkit import write_offload_world
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.inputs import load_inputs
-from sim.plausibility import PlausibilityWarning
+from sim.config.inputs import load_inputs
+from sim.config.plausibility import PlausibilityWarning
 
 GOOD = {"duration_s": 1, "apps": [{"name": "a", "family": "n", "fps": 10}],
         "events": [{"t": 0, "action": "launch", "app": "a"}]}

@@ -12,9 +12,9 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-import sim.plugins
+import sim.common.plugins
 from sim.cli import main
-from sim.plugins import Registry
+from sim.common.plugins import Registry
 from sim.schedulers import (
     Plan,
     Scheduler,
@@ -67,7 +67,7 @@ def entry_points(monkeypatch, tmp_path):
         saved.append((registry, dict(registry.classes)))
         monkeypatch.setattr(registry, "_loaded", False)
         monkeypatch.setattr(registry, "problems", {})
-        monkeypatch.setattr(sim.plugins, "entry_points", lambda group: [
+        monkeypatch.setattr(sim.common.plugins, "entry_points", lambda group: [
             EntryPoint(n, v, group) for n, v in eps] if group == registry.group else [])
 
     yield install
@@ -125,7 +125,7 @@ def test_a_broken_plugin_is_one_line_naming_its_entry_point(entry_points, name, 
     assert problem.startswith(f"mvsched.schedulers: '{name} = {value}': {why}"), problem
     assert "\n" not in problem
     if name == "agnostic":  # the built-in stays
-        assert get_scheduler("agnostic").__module__ == "sim.schedulers.agnostic"
+        assert get_scheduler("agnostic").__module__ == "sim.schedulers.builtin.agnostic"
         return
     assert name not in list_schedulers()
     with pytest.raises(SchedulerError) as info:

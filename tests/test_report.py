@@ -21,8 +21,8 @@ from figurekit import quick_and_closed  # noqa: F401 (autouse fixture)
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.report import ReportError, build_page, folder_kind, render, write_report
-from sim.report_cli import add_subcommand
+from sim.present.report import ReportError, build_page, folder_kind, render, write_report
+from sim.cli.report import add_subcommand
 
 LABELS = ("small", "big")
 SEEDS = (5, 6)
@@ -229,7 +229,7 @@ def test_the_page_is_replaced_atomically(tmp_path):
 
 
 def test_markdown_cells_and_code_fences_escape_their_content():
-    from sim.report import Code, Table
+    from sim.present.report import Code, Table
 
     text = render([Table(("a|b", "c"), (("x\\|y", "1\n2"),)), Code("```\nx\n")], "md")
     assert "| a\\|b | c |" in text and "| x\\\\\\|y | 1<br>2 |" in text

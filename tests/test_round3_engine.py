@@ -68,7 +68,7 @@ def test_a_timeout_lifts_the_server_estimate_so_answers_come_back(tmp_path: Path
     from enginekit import FixedScheduler
 
     from sim.engine.world import Simulation
-    from sim.inputs import load_inputs
+    from sim.config.inputs import load_inputs
     path = _trap_world(tmp_path)
     sim = Simulation(load_inputs(path), FixedScheduler(_cloud_only))
     seen: list[float] = []
@@ -99,7 +99,7 @@ def test_a_probe_keeps_the_server_estimate_fresh_while_nothing_is_offloaded(
     from enginekit import FixedScheduler
 
     from sim.engine.world import Simulation
-    from sim.inputs import load_inputs
+    from sim.config.inputs import load_inputs
     path = _trap_world(tmp_path, duration_s=30)
     device_only = FixedScheduler({"a": ("full", 1.0)})
     sim = Simulation(load_inputs(path), device_only)
@@ -113,7 +113,7 @@ def test_a_transfer_cut_by_its_timeout_charges_the_radio_for_what_it_sent(
         tmp_path: Path) -> None:
     from enginekit import FixedScheduler, simulate
 
-    from sim.metrics import compute_metrics
+    from sim.results.metrics import compute_metrics
     # 8 Mbit/s (1e6 B/s) until t = 1, then 0.8 Mbit/s; the estimate is still 8 at t = 1.0
     path = _trap_world(tmp_path, duration_s=1.05, server={"name": "srv"},
                        network={"bandwidth_mbps": {"kind": "step", "steps": [[0, 8.0], [1, 0.8]]},
@@ -256,5 +256,5 @@ def test_fuzz_findings_stay_fixed(case: str) -> None:
     its plan source with every invariant checked."""
     import fuzzkit
 
-    from sim.inputs import load_inputs
+    from sim.config.inputs import load_inputs
     fuzzkit.check_run(load_inputs(ROOT / "tests/data/fuzz_regressions" / case))

@@ -23,7 +23,7 @@ from synthetic import make_profile
 
 from sim.profile import Interference, save_profile
 from sim.runner import run_scenario
-from sim.scenario import Scenario
+from sim.config.scenario import Scenario
 
 DESCRIPTIVE = {
     "name": "the scenario's name, copied into the results",

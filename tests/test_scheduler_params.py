@@ -14,16 +14,16 @@ from synthetic import make_profile
 from sim.cli import main
 from sim.schedulers.param_table import markdown_table
 from sim.schedulers.params import describe, resolved_params
-from sim.schedulers.registry import _REGISTRY, SchedulerError, create_scheduler, list_schedulers
+from sim.schedulers.registry import SchedulerError, create_scheduler, get_scheduler, list_schedulers
 
 README = Path(__file__).resolve().parents[1] / "scenarios" / "README.md"
 
 
 @pytest.mark.parametrize("name", list_schedulers())
 def test_every_parameter_has_a_doc(name):
-    for p in describe(_REGISTRY[name]):
+    for p in describe(get_scheduler(name)):
         assert p.doc, f"{name}: parameter {p.name!r} has no entry in param_docs"
-    assert set(_REGISTRY[name].param_docs) <= {p.name for p in describe(_REGISTRY[name])}
+    assert set(get_scheduler(name).param_docs) <= {p.name for p in describe(get_scheduler(name))}
 
 
 def test_readme_table_is_the_generated_one():
@@ -44,7 +44,7 @@ def test_typo_names_the_close_match_and_the_valid_parameters():
 
 
 def test_resolved_params_overlay_defaults():
-    got = resolved_params(_REGISTRY["spinn"], {"tolerance": 0.1})
+    got = resolved_params(get_scheduler("spinn"), {"tolerance": 0.1})
     assert got["tolerance"] == 0.1 and got["offload"] is True
     assert isinstance(got["thresholds"], list)
 

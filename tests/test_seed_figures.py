@@ -13,7 +13,7 @@ from enginekit import write_world
 from figurekit import quick_and_closed  # noqa: F401  (autouse fixture)
 from synthetic import make_profile
 
-from sim import plots
+from sim.present import plots
 from sim.cli import main
 
 

@@ -13,7 +13,7 @@ from synthetic import make_profile, progressive_profile
 from sim.profile import Outcomes, load_profile
 from sim.routes import CLOUD, RouteError, build_route
 from sim.schedulers import offload_model
-from sim.schedulers.nestdnn_problem import _eviction_order_sums, eviction_order
+from sim.schedulers.builtin.nestdnn.problem import _eviction_order_sums, eviction_order
 from sim.schedulers.offload_model import ConfigTable, config_table
 from sim.schedulers.spinn import DEFAULT_THRESHOLDS
 
@@ -186,7 +186,7 @@ def test_eviction_order_equals_quadratic(n):
 
 def test_bench_decision_columns():
     from sim.bench import SCENARIOS, bench_run_decisions
-    from sim.bench_decisions import bench_decisions
+    from sim.bench.decisions import bench_decisions
 
     row = bench_run_decisions(SCENARIOS / "spinn_bandwidth.yaml", "spinn")
     assert (0 < row["median_ms_per_app"] <= row["p90_ms_per_app"] <= row["p99_ms_per_app"]

@@ -22,9 +22,9 @@ from offloadkit import write_offload_world
 from synthetic import view_of_kind
 
 from sim.routes import CLOUD, build_route
-from sim.scenario import PowerSpec
+from sim.config.scenario import PowerSpec
 from sim.schedulers.base import AppPlan, Plan, SpinnGoals, SystemView
-from sim.schedulers.neurosurgeon import Neurosurgeon
+from sim.schedulers.builtin.neurosurgeon import Neurosurgeon
 from sim.schedulers.offload_model import METRICS, config_table, estimate
 from sim.schedulers.spinn import DEFAULT_THRESHOLDS, Spinn
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enginekit import simulate, write_world
 from synthetic import elastified_profile
 
-from sim.inputs import load_inputs
+from sim.config.inputs import load_inputs
 from sim.runner import create_schedulers
 from sim.schedulers import create_scheduler
 
@@ -64,7 +64,7 @@ def test_ofa_static_never_changes(tmp_path):
 
 
 def test_adaptivenet_meets_the_goal_more_often_than_ofa_static(tmp_path):
-    from sim.metrics import compute_metrics
+    from sim.results.metrics import compute_metrics
 
     path = _world(tmp_path)
     adaptive = compute_metrics(simulate(path, create_scheduler("adaptivenet")))["overall"]

@@ -19,12 +19,12 @@ from enginekit import write_world
 from inline_executor import Inline
 from synthetic import make_profile
 
-import sim.sweep
-import sim.sweep_trust
+import sim.results.sweep.core
+import sim.results.sweep.trust
 from sim.cli import main
 from sim.profile import save_profile
-from sim.sweep import SweepError, aggregate, load_sweep, run_sweep
-from sim.sweep_lock import LOCK_NAME, SweepLocked
+from sim.results.sweep.core import SweepError, aggregate, load_sweep, run_sweep
+from sim.results.sweep.lock import LOCK_NAME, SweepLocked
 
 
 def profile(family: str, small_ms: float = 5.0):
@@ -54,13 +54,13 @@ def world(tmp_path, monkeypatch):
 
 def counting(monkeypatch) -> list[str]:
     calls: list[str] = []
-    real = sim.sweep.run_one
+    real = sim.results.sweep.core.run_one
 
     def run_one(task):
         calls.append(task.key)
         return real(task)
 
-    monkeypatch.setattr(sim.sweep, "run_one", run_one)
+    monkeypatch.setattr(sim.results.sweep.core, "run_one", run_one)
     return calls
 
 
@@ -107,8 +107,8 @@ def test_an_edited_trace_or_another_mvsched_recomputes_every_run(world, monkeypa
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     assert capsys.readouterr().err == "8 runs recomputed: inputs changed (traces/load.csv)\n"
 
-    now = sim.sweep_trust.tool_version()
-    monkeypatch.setattr(sim.sweep_trust, "tool_version", lambda: "9.9")
+    now = sim.results.sweep.trust.tool_version()
+    monkeypatch.setattr(sim.results.sweep.trust, "tool_version", lambda: "9.9")
     notes: list[str] = []
     run_sweep(path, out, executor=Inline(), on_notice=notes.append)
     assert notes == [f"8 runs recomputed: inputs changed (mvsched {now} -> 9.9)"]

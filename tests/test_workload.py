@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.workload import RandomWorkloadSpec, WorkloadEvent, generate_workload
+from sim.config.workload import RandomWorkloadSpec, WorkloadEvent, generate_workload
 
 POOL = [f"app{i}" for i in range(8)]
 

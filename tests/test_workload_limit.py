@@ -13,8 +13,8 @@ from enginekit import write_world
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.scenario import MAX_WORKLOAD_DRAWS, ScenarioError, load_scenario
-from sim.workload import MAX_MEAN_S, generate_workload
+from sim.config.scenario import MAX_WORKLOAD_DRAWS, ScenarioError, load_scenario
+from sim.config.workload import MAX_MEAN_S, generate_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 PROF = make_profile("n", [("d0", 1_000_000, 5.0, 0.6)])

@@ -36,8 +36,8 @@ from models.emulate.schedule import (
 from sim.atomic import write_text_atomic
 from sim.engine.records import AppRecord
 from sim.engine.world import EngineResult, Simulation
-from sim.inputs import RunInputs, load_inputs
-from sim.metrics import compute_metrics, write_outputs
+from sim.config.inputs import RunInputs, load_inputs
+from sim.results.metrics import compute_metrics, write_outputs
 from sim.paths import name_problem
 from sim.runner import create_schedulers, resolved_scenario
 

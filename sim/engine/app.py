@@ -45,7 +45,7 @@ from sim.engine.server import Server
 from sim.engine.ties import TIE_REL, tie_s
 from sim.profile import Profile
 from sim.routes import Route
-from sim.scenario import AppSpec
+from sim.config.scenario import AppSpec
 
 __all__ = ["AppRuntime", "EngineContext", "P_DEADLINE", "P_NORMAL"]
 

@@ -29,7 +29,7 @@ from sim.engine.multicore import MultiCoreProcessor
 from sim.engine.processor import SharedProcessor, at
 from sim.engine.records import Decision
 from sim.engine.server import Server
-from sim.inputs import RunInputs, TimedEvent, app_rng
+from sim.config.inputs import RunInputs, TimedEvent, app_rng
 from sim.routes import Route, RouteError, build_route
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
 
@@ -45,7 +45,7 @@ class PlanError(RuntimeError):
 
 @dataclass
 class EngineResult:
-    """Raw outcome of one run; :mod:`sim.metrics` turns it into metrics and files."""
+    """Raw outcome of one run; :mod:`sim.results.metrics` turns it into metrics and files."""
 
     inputs: RunInputs
     scheduler: str

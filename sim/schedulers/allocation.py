@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 
 from sim.schedulers.base import AppView, SystemView
-from sim.schedulers.nestdnn_problem import eviction_order, pause_notes
+from sim.schedulers.builtin.nestdnn.problem import eviction_order, pause_notes
 
 __all__ = ["MIN_SHARE", "fit_memory", "priority_shares"]
 

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sim.profile import Profile
-from sim.scenario import PowerSpec
+from sim.config.scenario import PowerSpec
 
 __all__ = ["AppPlan", "AppView", "Plan", "Scheduler", "SpinnGoals", "SystemView"]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.bench_decisions import synthetic_view
+from sim.bench.decisions import synthetic_view
 from sim.profile import (
     DeviceInfo,
     ExitPoint,

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from sim.bench_decisions import synthetic_view
-from sim.plugins import exception_line
+from sim.bench.decisions import synthetic_view
+from sim.common.plugins import exception_line
 from sim.routes import RouteError, build_route
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
 from sim.schedulers.check_views import KINDS, extreme_views, view_of_kind

@@ -9,7 +9,7 @@ Kept apart from :mod:`sim.schedulers.params` because it reads the registry, whos
 from __future__ import annotations
 
 from sim.schedulers.params import describe
-from sim.schedulers.registry import _REGISTRY, list_schedulers
+from sim.schedulers.registry import get_scheduler, list_schedulers
 
 __all__ = ["markdown_table"]
 
@@ -18,7 +18,7 @@ def markdown_table() -> str:
     """The parameter table of every registered scheduler, for scenarios/README.md."""
     lines = ["| scheduler | parameter | type | default | meaning |", "| --- | --- | --- | --- | --- |"]
     for name in list_schedulers():
-        params = describe(_REGISTRY[name])
+        params = describe(get_scheduler(name))
         if not params:
             lines.append(f"| `{name}` | (none) | | | |")
         for p in params:

@@ -1,16 +1,16 @@
 """Scheduler registry: built-ins register with ``@register_scheduler(name)``, other packages
 through the ``mvsched.schedulers`` entry point group, without touching the engine. The same
 shape as the model family registry (``models.registry``); the mechanism is
-:class:`sim.plugins.Registry`, which checks each plug-in as it loads."""
+:class:`sim.common.plugins.Registry`, which checks each plug-in as it loads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from sim.plugins import Registry
+from sim.common.plugins import Registry
 from sim.schedulers.base import Scheduler
-from sim.schedulers.builtin import BUILTIN_MODULES
+from sim.schedulers.builtin_list import BUILTIN_MODULES
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -33,8 +33,6 @@ class SchedulerError(ValueError):
 
 SCHEDULERS: Registry[type[Scheduler]] = Registry(
     "scheduler", ENTRY_POINT_GROUP, Scheduler, builtins=BUILTIN_MODULES, error=SchedulerError)
-_REGISTRY = SCHEDULERS.classes
-"""name -> class (read by sim.metrics and sim.schedulers.param_table after a lookup)"""
 
 
 @overload

@@ -1,0 +1,2 @@
+"""NestDNN: the MinTotalCost and MinMaxCost schedulers (:mod:`.scheduler`), the cost model they
+share (:mod:`.problem`) and its exact (:mod:`.exact`), greedy (:mod:`.greedy`) and ILP solvers."""
