@@ -58,23 +58,6 @@ def test_integral_of_the_step_function(gap: Trace) -> None:
     assert gap.integral(3.5, 3.5) == 0
 
 
-def test_time_to_serve_waits_through_the_outage(gap: Trace) -> None:
-    assert gap.time_to_serve(0, 6) == 4.0  # 1 s at rate 2, 2 s outage, 1 s at rate 4
-    assert gap.time_to_serve(0.5, 1) == 0.5  # fits in the first segment
-    assert gap.time_to_serve(2, 4) == 2.0  # 1 s of outage, then 1 s at rate 4
-    assert gap.time_to_serve(0, 2) == 1.0  # done exactly at the outage, not after it
-    assert gap.time_to_serve(0, 6, scale=0.5) == 1 + 2 + 2.5
-    assert gap.time_to_serve(7, 0) == 0.0
-
-
-def test_time_to_serve_is_infinite_when_the_rate_stays_zero() -> None:
-    dead = Trace.from_points([(0, 1), (2, 0)])
-    assert dead.time_to_serve(0, 2) == 2.0
-    assert dead.time_to_serve(0, 3) == math.inf
-    assert Trace.constant(0).time_to_serve(5, 1) == math.inf
-    assert Trace.constant(3).time_to_serve(5, 1, scale=0) == math.inf
-
-
 def test_next_change_after_skips_repeated_values() -> None:
     tr = Trace.from_points([(0, 1), (1, 1), (2, 5), (3, 0)])
     assert [tr.next_change_after(t) for t in (0, 1.5, 2, 3, 100)] == [2, 2, 3, math.inf, math.inf]
@@ -112,9 +95,8 @@ def test_trace_survives_pickling(gap: Trace) -> None:
     assert pickle.loads(pickle.dumps(gap)) == gap
 
 
-def test_scaled_clipped_len_repr(gap: Trace) -> None:
+def test_scaled_len_repr(gap: Trace) -> None:
     assert gap.scaled(0.5).values.tolist() == [1, 0, 2]
-    assert gap.clipped(1, 3).values.tolist() == [2, 1, 3]
     assert len(gap) == 3
     assert repr(gap) == "Trace([(0, 2), (1, 0), (3, 4)])"
     assert gap == Trace([0, 1, 3], [2, 0, 4]) and gap != gap.scaled(2)
@@ -130,15 +112,6 @@ def traces(draw: st.DrawFn, last_positive: bool = True) -> Trace:
     if last_positive:
         values[-1] = draw(st.floats(0.1, 100))
     return Trace(np.concatenate([[0.0], np.cumsum(widths)]), values)
-
-
-@given(traces(), st.floats(0, 2500), st.floats(0.5, 1e4), st.floats(0.1, 10))
-def test_serving_then_integrating_gives_the_amount_back(
-    tr: Trace, t0: float, amount: float, scale: float
-) -> None:
-    duration = tr.time_to_serve(t0, amount, scale)
-    assert duration >= 0
-    assert math.isclose(scale * tr.integral(t0, t0 + duration), amount, rel_tol=1e-9)
 
 
 @given(traces(last_positive=False), st.lists(st.floats(0, 2500), max_size=30))
