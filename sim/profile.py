@@ -46,6 +46,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "DeviceInfo",
     "ExitPoint",
+    "ExitTable",
     "Interference",
     "VariantInterference",
     "LatencyStats",
@@ -253,7 +254,9 @@ class TransferBytes(_Frozen):
 
     fp32: NonNeg
     int8: NonNeg
-    int8_lz4_mean: NonNeg = Field(description="mean bytes after int8 + bit-shuffle + LZ4")
+    int8_lz4_mean: NonNeg | None = Field(
+        default=None, description="mean bytes after int8 + bit-shuffle + LZ4; null = not "
+                                  "published by the source (the split then sends int8)")
     int8_lz4_per_sample: PackedInts | None = Field(
         default=None, description="per eval sample, aligned with outcomes ('u16:'/'u32:' base64 in files)"
     )
@@ -261,6 +264,17 @@ class TransferBytes(_Frozen):
     @field_serializer("int8_lz4_per_sample", when_used="json")
     def _pack(self, v: tuple[int, ...] | None) -> str | None:
         return None if v is None else pack_ints(v)
+
+    @model_validator(mode="after")
+    def _mean_with_samples(self) -> TransferBytes:
+        if self.int8_lz4_per_sample is not None and self.int8_lz4_mean is None:
+            raise ValueError("int8_lz4_per_sample needs int8_lz4_mean (their mean)")
+        return self
+
+    def sent_mean(self) -> float:
+        """Mean bytes a split sends: the compressed size when known, else the int8 tensor
+        (SPINN's 8-bit quantisation without the lossless stage)."""
+        return self.int8_lz4_mean if self.int8_lz4_mean is not None else self.int8
 
 
 class SplitPoint(_Frozen):
@@ -310,20 +324,133 @@ class Progressive(_Frozen):
         return self
 
 
+_SLACK = 1e-9
+"""Rounding a published fraction may leave: comparisons of exit-table fractions allow it."""
+
+
+def _row_problem(name: str, row: tuple[float | None, ...], width: int) -> str | None:
+    if len(row) != width:
+        return f"{name}: {len(row)} entries, expected one per exit ({width})"
+    return None
+
+
+class ExitTable(_Frozen):
+    """Aggregate outcomes of an early-exit network: per exit threshold, how many frames
+    have left by each exit and how accurate the frames leaving at each exit are.
+
+    Published work often gives only these aggregates, not per-sample outcomes; the
+    simulator then draws each frame's exit and correctness from them (:mod:`sim.routes`),
+    so the joint behaviour of one sample across exits and thresholds is lost.
+    """
+
+    confidence: str = Field(
+        min_length=1, description="what each exit compares with the threshold (a frame leaves "
+                                  "at the first exit whose value is >= it), e.g. 'max softmax' "
+                                  "or '1 - normalised entropy'")
+    exits: tuple[str, ...] = Field(
+        min_length=1, description="exit names in network order, the final exit last: the "
+                                  "names of progressive.exits, in their order")
+    thresholds: tuple[Fraction, ...] = Field(
+        min_length=1, description="thresholds in increasing order, each in [0, 1]")
+    left_by: tuple[tuple[Fraction, ...], ...] = Field(
+        description="per threshold, per exit: fraction of frames that have left by that exit "
+                    "(cumulative; 1 at the final exit)")
+    accuracy: tuple[tuple[Fraction | None, ...], ...] = Field(
+        description="per threshold, per exit: accuracy, at that exit, of the frames that leave "
+                    "there; null where none leave")
+    final_accuracy: tuple[tuple[Fraction | None, ...], ...] | None = Field(
+        default=None,
+        description="per threshold, per exit: accuracy of the final exit on the frames that "
+                    "would leave at that exit (an offloaded frame is answered by the server at "
+                    "the final exit); null where none leave; absent: the final exit's top1")
+
+    @model_validator(mode="after")
+    def _shape(self) -> ExitTable:
+        ths, width = self.thresholds, len(self.exits)
+        if len(set(self.exits)) != width:
+            raise ValueError(f"exits: repeated names in {list(self.exits)}")
+        for i, (a, b) in enumerate(zip(ths, ths[1:])):
+            if not b > a:
+                raise ValueError(f"thresholds[{i + 1}]: must increase ({b} after {a})")
+        tables = [("left_by", self.left_by), ("accuracy", self.accuracy)]
+        if self.final_accuracy is not None:
+            tables.append(("final_accuracy", self.final_accuracy))
+        for name, table in tables:
+            if len(table) != len(ths):
+                raise ValueError(f"{name}: {len(table)} rows, expected one per threshold "
+                                 f"({len(ths)})")
+            for j, row in enumerate(table):
+                problem = _row_problem(f"{name}[{j}]", row, width)
+                if problem:
+                    raise ValueError(problem)
+        for j, row in enumerate(self.left_by):
+            for k in range(1, width):
+                if row[k] < row[k - 1] - _SLACK:
+                    raise ValueError(
+                        f"left_by[{j}][{k}]: {row[k]} after {row[k - 1]}: the fraction that has "
+                        f"left by an exit cannot fall from one exit ({self.exits[k - 1]!r}) to "
+                        f"the next ({self.exits[k]!r})")
+            if abs(row[-1] - 1.0) > _SLACK:
+                raise ValueError(f"left_by[{j}][{width - 1}]: {row[-1]}, expected 1: every "
+                                 f"frame has left by the final exit ({self.exits[-1]!r})")
+        for j in range(1, len(ths)):
+            for k in range(width):
+                if self.left_by[j][k] > self.left_by[j - 1][k] + _SLACK:
+                    raise ValueError(
+                        f"left_by[{j}][{k}]: {self.left_by[j][k]} at threshold {ths[j]} above "
+                        f"{self.left_by[j - 1][k]} at {ths[j - 1]}: a higher threshold cannot "
+                        f"let more frames leave by exit {self.exits[k]!r}")
+        if self.final_accuracy is not None:
+            for j, (own, fin) in enumerate(zip(self.accuracy, self.final_accuracy)):
+                if (own[-1] is None) != (fin[-1] is None) or (
+                        own[-1] is not None and abs(own[-1] - fin[-1]) > _SLACK):  # type: ignore[operator]
+                    raise ValueError(
+                        f"final_accuracy[{j}][{width - 1}]: {fin[-1]} differs from "
+                        f"accuracy[{j}][{width - 1}] ({own[-1]}): both are the final exit's "
+                        "accuracy on the frames that reach it")
+        for name, table in tables[1:]:
+            for j, row in enumerate(table):
+                for k, acc in enumerate(row):
+                    if acc is None and self.leaving(j, k) > _SLACK:
+                        raise ValueError(
+                            f"{name}[{j}][{k}]: null, but a fraction "
+                            f"{self.leaving(j, k):.6g} of frames leave at exit "
+                            f"{self.exits[k]!r} at threshold {ths[j]}")
+        return self
+
+    def leaving(self, row: int, k: int) -> float:
+        """Fraction of frames that leave at exit ``k`` at threshold ``thresholds[row]``."""
+        cum = self.left_by[row]
+        return cum[k] - (cum[k - 1] if k else 0.0)
+
+    def row(self, threshold: float) -> int | None:
+        """Index of ``threshold`` in ``thresholds`` (within 1e-9), or None."""
+        for j, t in enumerate(self.thresholds):
+            if abs(t - threshold) <= _SLACK:
+                return j
+        return None
+
+
 class Outcomes(_Frozen):
-    """Per eval sample outcomes, so the simulator samples real joint behaviour.
+    """Evaluation outcomes, so the simulator samples real behaviour: per sample (the joint
+    behaviour of variants and exits is kept) or, for published aggregates, an exit table.
 
     ``correct`` maps a variant id (or exit name) to a string of '0'/'1', one per sample;
-    ``confidence`` maps an exit name to max-softmax confidences in permille (0..1000).
+    ``confidence`` maps an exit name to max-softmax confidences in permille (0..1000);
+    ``exit_table`` gives per-threshold exit fractions and accuracies over the ``samples``
+    evaluation samples, used for exit thresholds when the exits have no confidences.
     """
 
     samples: int = Field(ge=1)
     correct: Annotated[dict[str, str], Frozen] = Field(
-        description="'0'/'1' per sample ('bits:' base64 in files)"
+        default_factory=dict, description="'0'/'1' per sample ('bits:' base64 in files)"
     )
     confidence: Annotated[dict[str, PackedInts], Frozen] = Field(
         default_factory=dict, description="permille per sample ('u16:' base64 in files)"
     )
+    exit_table: ExitTable | None = Field(
+        default=None, description="aggregate exit fractions and accuracies per threshold "
+                                  "(published profiles without per-sample outcomes)")
 
     @model_validator(mode="before")
     @classmethod
@@ -519,6 +646,8 @@ class Profile(_Frozen):
             unknown = set(self.outcomes.correct) - names
             if unknown:
                 raise ValueError(f"outcomes.correct: unknown variants/exits {sorted(unknown)}")
+            if self.outcomes.exit_table is not None:
+                _check_exit_table(self.outcomes.exit_table, self.progressive)
         if self.pool is not None:
             _check_pool(self.pool, self.variants, known)
         if self.interference is not None:
@@ -600,6 +729,20 @@ class Profile(_Frozen):
                 return True
             cur = self.variant(cur).parent
         return False
+
+
+def _check_exit_table(table: ExitTable, prog: Progressive | None) -> None:
+    """The exit table names the progressive section's exits, in order, final exit last."""
+    if prog is None:
+        raise ValueError("outcomes.exit_table: needs a progressive section with the exits")
+    names = [e.name for e in prog.exits]
+    if list(table.exits) != names:
+        raise ValueError(f"outcomes.exit_table.exits: {list(table.exits)} must be the "
+                         f"progressive exits in their order, {names}")
+    last = prog.exits[-1]
+    if last.flops_fraction < 1.0 or any(e.flops_fraction >= 1.0 for e in prog.exits[:-1]):
+        raise ValueError("outcomes.exit_table.exits: the last exit must be the final one "
+                         "(flops_fraction 1) and the only one")
 
 
 def _check_pool(pool: Pool, variants: tuple[Variant, ...], known: set[str]) -> None:

@@ -17,6 +17,18 @@ A variant or exit without per-sample outcomes of its own in a profile that has t
 AdaptiveNet search candidate) gets them from its ``top1`` by :func:`ranked_bits`; a profile
 without any outcomes draws correctness per frame as Bernoulli(``top1``). Nothing counts as
 always correct.
+
+Aggregate outcomes (``outcomes.exit_table``, published profiles): when the exits have no
+per-sample confidences, an exit threshold is looked up in the table and its row becomes a
+population of the profile's ``samples`` evaluation samples (:func:`exit_population`): the
+first ``round(left_by[k] * samples)`` samples have left by exit k, and within the block of
+samples leaving at exit k the first ``round(accuracy[k] * size)`` are right there (and the
+first ``round(final_accuracy[k] * size)`` are right at the final exit, which answers them
+when they are offloaded). The engine draws a uniform sample per frame (deterministic per
+seed), so a frame's exit follows the cumulative fractions at that threshold and its
+correctness is Bernoulli with the accuracy of the exit it left at. A frame that falls back
+after the split leaves at the exit of its block, as it would have on the device. What
+the table cannot give is lost: a sample's behaviour across exits and thresholds.
 """
 
 from __future__ import annotations
@@ -27,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.messages import OneLineError
-from sim.profile import ExitPoint, Profile, SplitPoint
+from sim.profile import ExitPoint, ExitTable, Profile, SplitPoint
 
-__all__ = ["CLOUD", "Route", "RouteError", "build_route"]
+__all__ = ["CLOUD", "ExitPopulation", "Route", "RouteError", "build_route", "exit_population"]
 
 CLOUD = "input"
 """The split name meaning cloud-only: the device sends the camera frame."""
@@ -96,13 +108,100 @@ def _exits(profile: Profile) -> tuple[list[ExitPoint], ExitPoint | None]:
     return early, final
 
 
+@dataclass(frozen=True, eq=False)
+class ExitPopulation:
+    """The evaluation samples of an exit table at one threshold (module docstring)."""
+
+    block: np.ndarray
+    """per sample, index into ``exit_table.exits`` of the exit it leaves at"""
+    own: np.ndarray
+    """per sample, right at the exit it leaves at"""
+    final: np.ndarray
+    """per sample, right at the final exit (equal to ``own`` for those that reach it)"""
+    index: dict[str, int]
+    """exit name -> position in ``exit_table.exits``"""
+
+    def correct(self, key: str) -> np.ndarray:
+        """Per-sample correctness at an early exit named ``key`` (for the samples that leave
+        there; False elsewhere), or at the final exit for any other key (the final exit's
+        name or the variant id)."""
+        k = self.index.get(key)
+        if k is None or k == len(self.index) - 1:
+            return self.final
+        return self.own & (self.block == k)
+
+
+_POPULATIONS: dict[int, tuple[ExitTable, dict[tuple[int, int, float], ExitPopulation]]] = {}
+
+
+def _populate(table: ExitTable, row: int, samples: int, final_top1: float) -> ExitPopulation:
+    width = len(table.exits)
+    cum = np.rint(np.asarray(table.left_by[row], dtype=np.float64) * samples).astype(np.int64)
+    cum = np.minimum(np.maximum.accumulate(cum), samples)
+    cum[-1] = samples
+    size = np.diff(cum, prepend=0)
+    block = np.repeat(np.arange(width), size)
+    pos = np.arange(samples) - np.repeat(cum - size, size)
+    own_acc = np.array([a if a is not None else 0.0 for a in table.accuracy[row]])
+    if table.final_accuracy is not None:
+        fin_acc = np.array([a if a is not None else 0.0 for a in table.final_accuracy[row]])
+    else:
+        fin_acc = np.full(width, final_top1)
+    fin_acc[-1] = own_acc[-1]
+    own = pos < np.repeat(np.rint(own_acc * size), size)
+    final = pos < np.repeat(np.rint(fin_acc * size), size)
+    for a in (block, own, final):
+        a.setflags(write=False)
+    return ExitPopulation(block, own, final, {name: k for k, name in enumerate(table.exits)})
+
+
+def exit_population(profile: Profile, threshold: float) -> ExitPopulation:
+    """The population of ``outcomes.samples`` samples that ``outcomes.exit_table`` gives at
+    ``threshold`` (built once per table and threshold); RouteError when the profile has no
+    table or the table no such threshold."""
+    out = profile.outcomes
+    table = out.exit_table if out is not None else None
+    if out is None or table is None:
+        raise RouteError(f"{profile.family}: an exit threshold needs per-sample confidences "
+                         "of every exit or an exit table in the profile's outcomes")
+    row = table.row(threshold)
+    if row is None:
+        raise RouteError(f"{profile.family}: threshold {threshold} is not in the exit "
+                         f"table's thresholds {list(table.thresholds)}")
+    hit = _POPULATIONS.get(id(table))
+    if hit is None or hit[0] is not table:
+        if len(_POPULATIONS) > 64:
+            _POPULATIONS.clear()
+        hit = _POPULATIONS[id(table)] = (table, {})
+    prog = profile.progressive
+    final_top1 = prog.exits[-1].top1 if prog is not None else 0.0
+    key = (row, out.samples, final_top1)
+    pop = hit[1].get(key)
+    if pop is None:
+        pop = hit[1][key] = _populate(table, row, out.samples, final_top1)
+    return pop
+
+
+def uses_table(profile: Profile, exits: list[ExitPoint]) -> bool:
+    """True when a threshold over ``exits`` is drawn from the exit table: some exit has no
+    per-sample confidences and the profile has a table."""
+    out = profile.outcomes
+    return (out is not None and out.exit_table is not None and bool(exits)
+            and any(e.name not in out.confidence for e in exits))
+
+
 def _first_firing(profile: Profile, exits: list[ExitPoint], threshold: float) -> np.ndarray:
     """Per sample, index into ``exits`` of the first whose confidence >= threshold (len =
-    none fires)."""
+    none fires). From an exit table: the first of ``exits`` at or after the exit the
+    sample leaves at (a sample that leaves at an exit would leave at any later one)."""
     out = profile.outcomes
     n = out.samples if out is not None else 0
     if not exits:
         return np.zeros(n, dtype=np.int64)
+    if uses_table(profile, exits):
+        pop = exit_population(profile, threshold)
+        positions = np.array([pop.index[e.name] for e in exits])
+        return np.searchsorted(positions, pop.block, side="left").astype(np.int64)
     if out is None or any(e.name not in out.confidence for e in exits):
         missing = [e.name for e in exits if out is None or e.name not in out.confidence]
         raise RouteError(f"{profile.family}: an exit threshold needs per-sample confidences "
@@ -150,8 +249,12 @@ def build_route(profile: Profile, variant: str, split: str | None, threshold: fl
     top1 = v.top1
 
     exit_top1 = {e.name: e.top1 for e in prog.exits} if prog is not None else {}
+    pop = (exit_population(profile, threshold)
+           if threshold is not None and uses_table(profile, early) else None)
 
     def correct_of(key: str) -> np.ndarray:
+        if pop is not None:  # aggregate outcomes: the table's population at this threshold
+            return pop.correct(key)
         bits = _bits(profile, key)
         if bits is not None:
             return bits
@@ -215,7 +318,7 @@ def build_route(profile: Profile, variant: str, split: str | None, threshold: fl
     if per is not None and n and len(per) == n:
         nbytes_arr = np.asarray(per, dtype=np.float64)
     else:
-        nbytes_arr = np.full(size, sp.bytes.int8_lz4_mean)
+        nbytes_arr = np.full(size, sp.bytes.sent_mean())
     before = [e for e in early if e.flops_fraction <= sp.flops_fraction]
     after = [e for e in early if e.flops_fraction > sp.flops_fraction]
     if threshold is None:

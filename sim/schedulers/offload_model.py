@@ -79,7 +79,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.profile import ExitPoint, Profile
-from sim.routes import CLOUD, RouteError, _bits, _exits, _first_firing, _split_map, ranked_bits
+from sim.routes import (
+    CLOUD,
+    RouteError,
+    _bits,
+    _exits,
+    _first_firing,
+    _split_map,
+    exit_population,
+    ranked_bits,
+    uses_table,
+)
 from sim.schedulers.base import AppView, SystemView
 
 __all__ = ["METRICS", "ConfigTable", "Estimates", "config_table", "estimate"]
@@ -252,10 +262,19 @@ class _Samples:
             self._correct[key] = hit
         return hit
 
+    def correct_at(self, key: str, threshold: float | None) -> np.ndarray:
+        """Per-sample correctness at ``key`` under an exit threshold: from the exit table's
+        population when the profile's exits are drawn from it (as in build_route)."""
+        if threshold is not None and uses_table(self.profile, self.early):
+            return exit_population(self.profile, threshold).correct(key)
+        return self.correct_of(key)
+
     def first_firing(self, exits: list[ExitPoint], threshold: float) -> np.ndarray:
         """As :func:`sim.routes._first_firing`."""
         if not exits:
             return np.zeros(self.n, dtype=np.int64)
+        if uses_table(self.profile, exits):  # aggregate outcomes: the exit table
+            return _first_firing(self.profile, exits, threshold)
         out = self.profile.outcomes
         if out is None or any(e.name not in out.confidence for e in exits):
             _first_firing(self.profile, exits, threshold)  # raises its RouteError
@@ -290,7 +309,7 @@ class _Samples:
                 ms = np.array([e.device_ms for e in self.early] + [self.final_ms])
                 keys = [e.name for e in self.early] + [self.final_key]
                 work = ms[first] / 1000.0
-                corr = np.array([self.correct_of(k) for k in keys])[first, self.arange]
+                corr = np.array([self.correct_at(k, threshold) for k in keys])[first, self.arange]
             off = np.zeros(size, dtype=bool)
             sent = np.zeros(size)
         elif self.server is None:
@@ -327,7 +346,7 @@ class _Samples:
                 if per is not None and n and len(per) == n:
                     nbytes_arr = np.asarray(per, dtype=np.float64)
                 else:
-                    nbytes_arr = np.full(size, sp.bytes.int8_lz4_mean)
+                    nbytes_arr = np.full(size, sp.bytes.sent_mean())
                 self._bytes[split] = nbytes_arr
             before = [e for e in self.early if e.flops_fraction <= sp.flops_fraction]
             if threshold is None:
@@ -343,7 +362,7 @@ class _Samples:
                 ms_b = np.array([e.device_ms for e in before] + [sp.device_ms + enc])
                 work = ms_b[first] / 1000.0
                 keys = [e.name for e in before] + [self.final_key]
-                corr = np.array([self.correct_of(k) for k in keys])[first, self.arange]
+                corr = np.array([self.correct_at(k, threshold) for k in keys])[first, self.arange]
                 out = self.profile.outcomes
                 if after and (out is None or any(e.name not in out.confidence for e in after)):
                     _first_firing(self.profile, after, threshold)  # the fallback's RouteError
