@@ -1,4 +1,5 @@
-"""Scheduler registry: built-ins register with ``@register_scheduler(name)``, other packages
+"""Scheduler registry: built-ins (every module of :mod:`sim.schedulers.builtin`) register with
+``@register_scheduler(name)``, other packages
 through the ``mvsched.schedulers`` entry point group, without touching the engine. The same
 shape as the model family registry (``models.registry``); the mechanism is
 :class:`sim.common.plugins.Registry`, which checks each plug-in as it loads."""
@@ -10,7 +11,7 @@ from typing import Any, TypeVar, overload
 
 from sim.common.plugins import Registry
 from sim.schedulers.base import Scheduler
-from sim.schedulers.builtin_list import BUILTIN_MODULES
+from sim.schedulers.builtin import BUILTIN_MODULES
 
 __all__ = [
     "ENTRY_POINT_GROUP",
