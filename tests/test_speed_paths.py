@@ -13,7 +13,7 @@ from synthetic import make_profile, progressive_profile
 from sim.profile import Outcomes, load_profile
 from sim.routes import CLOUD, RouteError, build_route
 from sim.schedulers import offload_model
-from sim.schedulers.builtin.nestdnn.problem import _eviction_order_sums, eviction_order
+from sim.schedulers.allocation import _eviction_order_sums, eviction_order
 from sim.schedulers.offload_model import ConfigTable, config_table
 from sim.schedulers.spinn import DEFAULT_THRESHOLDS
 

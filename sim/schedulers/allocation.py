@@ -1,16 +1,18 @@
 """Shares and memory for schedulers that give every running app a model: priority-weighted
 shares of the device, and the lowest-priority apps left out (paused) while even their
-smallest models do not fit memory (as NestDNN evicts)."""
+smallest models do not fit memory (NestDNN's eviction, :func:`eviction_order`, which its
+solver uses too), with the note that says why each one is paused (:func:`pause_notes`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from sim.schedulers.base import AppView, SystemView
-from sim.schedulers.builtin.nestdnn.problem import eviction_order, pause_notes
 
-__all__ = ["MIN_SHARE", "fit_memory", "priority_shares"]
+__all__ = ["MIN_SHARE", "eviction_order", "fit_memory", "pause_notes", "priority_shares"]
 
 MIN_SHARE = 1e-6
 """The least share an app that runs is given (a millionth of the device): priorities a
@@ -63,3 +65,86 @@ def fit_memory(view: SystemView, size: dict[str, int] | None = None,
                                  len(kept)))
     keep = set(kept)
     return sorted((a for a in view.apps if a.name in keep), key=lambda a: a.name)
+
+
+def eviction_order(
+    names: Sequence[str],
+    priority: Callable[[str], float],
+    min_memory: Callable[[str], int],
+    budget: int,
+    max_apps: int | None,
+) -> tuple[list[str], list[str]]:
+    """Split apps into (kept, evicted) so the smallest models fit ``budget`` and at most
+    ``max_apps`` run: hopeless apps first, then lowest priority, ties the latest name.
+
+    O(n log n): the victims are a prefix of the apps sorted by (priority, latest name), found
+    with a running total of the memory left (whole bytes, so it is exact)."""
+    size = [min_memory(n) for n in names]
+    if not all(isinstance(m, int | np.integer) for m in size):
+        return _eviction_order_sums(names, priority, min_memory, budget, max_apps)
+    kept = [n for n, m in zip(names, size, strict=True) if m <= budget]
+    evicted = [n for n, m in zip(names, size, strict=True) if m > budget]
+    mem = [m for m in size if m <= budget]
+    order = sorted(range(len(kept)), key=lambda i: (priority(kept[i]), _desc(kept[i])))
+    total, count, k = sum(mem), len(kept), 0
+    while count and (total > budget or (max_apps is not None and count > max_apps)):
+        total -= mem[order[k]]
+        count -= 1
+        k += 1
+    if not k:
+        return kept, evicted
+    victims = [kept[i] for i in order[:k]]
+    # kept.remove(victim) took the first app of that name each time
+    left: dict[str, int] = {}
+    for v in victims:
+        left[v] = left.get(v, 0) + 1
+    rest = []
+    for n in kept:
+        if left.get(n, 0):
+            left[n] -= 1
+        else:
+            rest.append(n)
+    return rest, evicted + victims
+
+
+def _eviction_order_sums(
+    names: Sequence[str],
+    priority: Callable[[str], float],
+    min_memory: Callable[[str], int],
+    budget: int,
+    max_apps: int | None,
+) -> tuple[list[str], list[str]]:
+    """:func:`eviction_order` for sizes that are not whole numbers: the memory of the apps
+    kept is summed afresh after each eviction (a running total would round differently)."""
+    kept = [n for n in names if min_memory(n) <= budget]
+    evicted = [n for n in names if min_memory(n) > budget]
+    victims = sorted(kept, key=lambda n: (priority(n), _desc(n)))
+    while kept and (
+        sum(min_memory(n) for n in kept) > budget or (max_apps is not None and len(kept) > max_apps)
+    ):
+        victim = victims.pop(0)
+        kept.remove(victim)
+        evicted.append(victim)
+    return kept, evicted
+
+
+def pause_notes(evicted: Sequence[str], min_memory: Callable[[str], int], budget: int,
+                max_apps: int | None, n_kept: int) -> dict[str, str]:
+    """Why each evicted app is paused, for the plan's notes (and so the timeline)."""
+    mb = budget / 1e6
+    notes = {}
+    for n in evicted:
+        if min_memory(n) > budget:
+            notes[n] = (f"memory: its smallest model needs {min_memory(n) / 1e6:.1f} MB, over "
+                        f"the {mb:.1f} MB budget")
+        elif max_apps is not None and n_kept >= max_apps:
+            notes[n] = f"the share grid has room for {max_apps} apps (lowest priority paused first)"
+        else:
+            notes[n] = (f"memory: the smallest models of higher-priority apps fill the "
+                        f"{mb:.1f} MB budget")
+    return notes
+
+
+def _desc(name: str) -> tuple[int, ...]:
+    """Sort key that orders names descending (the latest name first)."""
+    return tuple(-ord(ch) for ch in name) + (1,)

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from sim.profile import Profile, Variant
+from sim.schedulers.allocation import eviction_order, pause_notes
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
-from sim.schedulers.builtin.nestdnn.problem import eviction_order, pause_notes
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["Agnostic"]
