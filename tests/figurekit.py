@@ -6,11 +6,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pytest
 
-from sim.present import plots
+from sim.present.plots import figure
 
 
 @pytest.fixture(autouse=True)
 def quick_and_closed(monkeypatch):
-    monkeypatch.setattr(plots, "DPI", 50)
+    monkeypatch.setattr(figure, "DPI", 50)
     yield
     assert plt.get_fignums() == []
