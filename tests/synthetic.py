@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.bench.decisions import synthetic_view
 from sim.profile import (
     DeviceInfo,
     ExitPoint,
@@ -27,7 +26,7 @@ from sim.profile import (
     Variant,
 )
 from sim.schedulers.base import AppPlan, AppView, SystemView
-from sim.schedulers.check_views import KINDS, _elastified, view_of_kind
+from sim.schedulers.check_views import KINDS, _elastified, synthetic_view, view_of_kind
 
 __all__ = [
     "KINDS",

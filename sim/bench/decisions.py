@@ -1,11 +1,10 @@
 """Decision-time benchmark of the NestDNN solvers on synthetic random instances.
 
-The instances are generated, not measured: each app gets a random multi-capacity family
-(3-6 nested descendants whose size, latency and accuracy grow together, accuracy with
-diminishing returns), a frame rate, a latency goal, an accuracy floor and a priority; the
-memory budget is a random fraction of the apps' largest models and the available capacity is
-random. They exercise the solvers the way a device with a few to many apps does; they say
-nothing about any real network. ``mvsched bench`` prints the rows.
+The instances are generated, not measured (:func:`sim.schedulers.check_views.synthetic_view`,
+the generator the scheduler contract checks use too): random multi-capacity families, frame
+rates, goals, floors and priorities, a random memory budget and capacity. They exercise the
+solvers the way a device with a few to many apps does; they say nothing about any real
+network. ``mvsched bench`` prints the rows.
 """
 
 from __future__ import annotations
@@ -17,82 +16,17 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm  # type: ignore[import-untyped]
 
-from sim.profile import DeviceInfo, LatencyStats, Measured, Profile, Task, Variant
-from sim.schedulers.base import AppView, SystemView
 from sim.schedulers.builtin.nestdnn.exact import solve_exact, solve_ilp
 from sim.schedulers.builtin.nestdnn.greedy import solve_greedy
 from sim.schedulers.builtin.nestdnn.problem import build_problem, evaluate, to_plan
+from sim.schedulers.check_views import synthetic_view
 
-__all__ = ["bench_decisions", "synthetic_profile", "synthetic_view"]
+__all__ = ["bench_decisions"]
 
 _SOLVERS = {"exact": solve_exact, "greedy": solve_greedy, "ilp": solve_ilp}
-_MB = 1_000_000
 _GAP_FLOOR = 0.01
 """Relative gaps divide by max(optimum, 0.01): one accuracy point, so that optima near 0 do
 not turn a tiny absolute difference into a huge ratio."""
-
-
-def synthetic_profile(rng: np.random.Generator, family: str) -> Profile:
-    """A random multi-capacity family (plus one independent copy of its largest model)."""
-    n = int(rng.integers(3, 7))
-    size = np.sort(rng.uniform(2, 60, n)) * _MB
-    lat = np.sort(rng.uniform(3, 90, n))
-    top1 = np.sort(0.95 - rng.uniform(0.0, 0.4, n) ** 1.5)
-    variants = [
-        Variant(
-            id=f"d{i}",
-            arch=f"synthetic descendant {i}",
-            weight_bytes=int(size[i]),
-            peak_activation_bytes=int(rng.uniform(0.5, 4) * _MB),
-            latency_ms=LatencyStats(median=float(lat[i])),
-            top1=float(top1[i]),
-            parent=f"d{i - 1}" if i else None,
-            shared_bytes=int(size[i - 1]) if i else 0,
-        )
-        for i in range(n)
-    ]
-    variants.append(
-        variants[-1].model_copy(update={"id": "vanilla", "parent": None, "independent": True})
-    )
-    return Profile(
-        family=family,
-        kind="multi_capacity",
-        task=Task(dataset="synthetic", classes=10, input_shape=(3, 32, 32), eval_samples=0),
-        provenance=Measured(tool="synthetic generator (not a measurement)", tool_version="0"),
-        device=DeviceInfo(name="synthetic", processor="none", framework="none"),
-        variants=tuple(variants),
-    )
-
-
-def synthetic_view(rng: np.random.Generator, n_apps: int) -> SystemView:
-    """A random system with ``n_apps`` running apps (see the module docstring)."""
-    apps = []
-    for k in range(n_apps):
-        profile = synthetic_profile(rng, f"fam{k}")
-        fps = float(rng.choice([5.0, 10.0, 15.0, 30.0]))
-        floor = float(rng.uniform(0.0, 0.7)) if rng.random() < 0.5 else 0.0
-        apps.append(
-            AppView(
-                name=f"app{k:02d}",
-                family=profile.family,
-                profile=profile,
-                fps=fps,
-                latency_goal_ms=1000.0 / fps * float(rng.uniform(0.5, 1.5)),
-                accuracy_floor=floor,
-                priority=float(rng.choice([1.0, 1.0, 2.0, 3.0])),
-                current=None,
-                latency_ratio=float(rng.uniform(0.9, 1.2)),
-            )
-        )
-    largest = sum(max(v.known_weight_bytes() for v in a.profile.variants) for a in apps)
-    return SystemView(
-        time_s=0.0,
-        reason="bench",
-        apps=tuple(apps),
-        capacity=float(rng.uniform(0.5, 1.0)),
-        memory_budget_bytes=int(largest * rng.uniform(0.3, 0.8)),
-        storage_read_bytes_per_s=100.0 * _MB,
-    )
 
 
 def _objective_value(worst_total: tuple[float, float], objective: str) -> float:

@@ -1,8 +1,13 @@
-"""Synthetic system views of every profile kind, for :mod:`sim.schedulers.checks`.
+"""Synthetic system views of every profile kind, for :mod:`sim.schedulers.checks` (and the
+decision benchmark, :mod:`sim.bench.decisions`).
 
-Numbers are invented to make hand computation easy; they are not measurements. Multi-capacity
-views come from the decision benchmark's random generator; progressive (early-exit, with a
-server and a link), supernet and elastified ones are built here.
+Numbers are invented; they are not measurements. Multi-capacity views are random
+(:func:`synthetic_view`): each app gets a random multi-capacity family (3-6 nested
+descendants whose size, latency and accuracy grow together, accuracy with diminishing
+returns), a frame rate, a latency goal, an accuracy floor and a priority; the memory budget is
+a random fraction of the apps' largest models and the available capacity is random.
+Progressive (early-exit, with a server and a link), supernet and elastified views are fixed,
+with numbers that make hand computation easy.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.bench.decisions import synthetic_view
 from sim.profile import (
     DeviceInfo,
     ExitPoint,
@@ -32,7 +36,8 @@ from sim.profile import (
 )
 from sim.schedulers.base import AppView, SystemView
 
-__all__ = ["EXTREMES", "KINDS", "extreme_views", "view_of_kind"]
+__all__ = ["EXTREMES", "KINDS", "extreme_views", "synthetic_profile", "synthetic_view",
+           "view_of_kind"]
 
 KINDS = ("multi_capacity", "progressive", "supernet", "elastified")
 """profile kinds :func:`view_of_kind` builds"""
@@ -40,6 +45,69 @@ MB = 1_000_000
 _TASK = Task(dataset="synthetic", classes=10, input_shape=(3, 32, 32), eval_samples=0)
 _PROV = Measured(tool="synthetic check fixture (not a measurement)", tool_version="0")
 _DEVICE = DeviceInfo(name="synthetic", processor="none", framework="none")
+
+
+def synthetic_profile(rng: np.random.Generator, family: str) -> Profile:
+    """A random multi-capacity family (plus one independent copy of its largest model)."""
+    n = int(rng.integers(3, 7))
+    size = np.sort(rng.uniform(2, 60, n)) * MB
+    lat = np.sort(rng.uniform(3, 90, n))
+    top1 = np.sort(0.95 - rng.uniform(0.0, 0.4, n) ** 1.5)
+    variants = [
+        Variant(
+            id=f"d{i}",
+            arch=f"synthetic descendant {i}",
+            weight_bytes=int(size[i]),
+            peak_activation_bytes=int(rng.uniform(0.5, 4) * MB),
+            latency_ms=LatencyStats(median=float(lat[i])),
+            top1=float(top1[i]),
+            parent=f"d{i - 1}" if i else None,
+            shared_bytes=int(size[i - 1]) if i else 0,
+        )
+        for i in range(n)
+    ]
+    variants.append(
+        variants[-1].model_copy(update={"id": "vanilla", "parent": None, "independent": True})
+    )
+    return Profile(
+        family=family,
+        kind="multi_capacity",
+        task=Task(dataset="synthetic", classes=10, input_shape=(3, 32, 32), eval_samples=0),
+        provenance=Measured(tool="synthetic generator (not a measurement)", tool_version="0"),
+        device=DeviceInfo(name="synthetic", processor="none", framework="none"),
+        variants=tuple(variants),
+    )
+
+
+def synthetic_view(rng: np.random.Generator, n_apps: int) -> SystemView:
+    """A random system with ``n_apps`` running apps (see the module docstring)."""
+    apps = []
+    for k in range(n_apps):
+        profile = synthetic_profile(rng, f"fam{k}")
+        fps = float(rng.choice([5.0, 10.0, 15.0, 30.0]))
+        floor = float(rng.uniform(0.0, 0.7)) if rng.random() < 0.5 else 0.0
+        apps.append(
+            AppView(
+                name=f"app{k:02d}",
+                family=profile.family,
+                profile=profile,
+                fps=fps,
+                latency_goal_ms=1000.0 / fps * float(rng.uniform(0.5, 1.5)),
+                accuracy_floor=floor,
+                priority=float(rng.choice([1.0, 1.0, 2.0, 3.0])),
+                current=None,
+                latency_ratio=float(rng.uniform(0.9, 1.2)),
+            )
+        )
+    largest = sum(max(v.known_weight_bytes() for v in a.profile.variants) for a in apps)
+    return SystemView(
+        time_s=0.0,
+        reason="bench",
+        apps=tuple(apps),
+        capacity=float(rng.uniform(0.5, 1.0)),
+        memory_budget_bytes=int(largest * rng.uniform(0.3, 0.8)),
+        storage_read_bytes_per_s=100.0 * MB,
+    )
 
 
 def _chain(family: str, variants: Sequence[tuple[str, int, float, float]], kind: str,

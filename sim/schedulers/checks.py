@@ -33,11 +33,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from sim.bench.decisions import synthetic_view
 from sim.common.plugins import exception_line
 from sim.routes import RouteError, build_route
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
-from sim.schedulers.check_views import KINDS, extreme_views, view_of_kind
+from sim.schedulers.check_views import KINDS, extreme_views, synthetic_view, view_of_kind
 from sim.schedulers.registry import SchedulerError, get_scheduler, list_schedulers
 
 __all__ = ["SHARE_SLACK", "SUM_SLACK", "SchedulerCheckError", "check_plan", "check_scheduler",
