@@ -248,11 +248,11 @@ def _alarm(_signum: int, _frame: Any) -> None:
 
 def clean_errors() -> tuple[type[BaseException], ...]:
     from sim.config.overrides import OverrideError
-    from sim.profile import ProfileError
-    from sim.routes import RouteError
     from sim.config.scenario import ScenarioError
+    from sim.profile import ProfileError
+    from sim.results.sweep import SweepError
+    from sim.routes import RouteError
     from sim.schedulers.registry import SchedulerError
-    from sim.results.sweep.core import SweepError
     from sim.traces import TraceError
 
     return (ScenarioError, ProfileError, TraceError, SweepError, OverrideError,
@@ -357,7 +357,7 @@ def _scenario_case(path: Path) -> None:
 
 def _sweep_case(path: Path) -> None:
     from sim.config.inputs import load_inputs
-    from sim.results.sweep.core import load_sweep
+    from sim.results.sweep import load_sweep
 
     sw = load_sweep(path)
     tasks = sw.tasks()

@@ -10,8 +10,8 @@ import pytest
 from enginekit import simulate, write_world
 from synthetic import elastified_profile, view_of_kind
 
-from sim.schedulers.builtin.adaptivenet import AdaptiveNet
 from sim.schedulers.base import AppPlan
+from sim.schedulers.builtin.adaptivenet import AdaptiveNet
 
 
 def _decisions(t0: float, times: list[float], research_after_s: float = 3.0):

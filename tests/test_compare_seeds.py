@@ -13,10 +13,10 @@ from enginekit import write_world
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.results.compare import ci95, compare
 from sim.config.overrides import OverrideError, apply_overrides, split_path
-from sim.runner import run_scenario
 from sim.config.scenario import ScenarioError, load_scenario
+from sim.results.compare import ci95, compare
+from sim.runner import run_scenario
 
 
 @pytest.fixture

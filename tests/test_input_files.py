@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.config.scenario import ScenarioError, load_scenario
 from sim.input_files import (
     PROFILE_MAX_BYTES,
     SOURCE_MAX_BYTES,
@@ -25,8 +26,7 @@ from sim.input_files import (
 )
 from sim.messages import EXCERPT_CHARS, excerpt, field_path
 from sim.profile import ProfileError, load_profile
-from sim.config.scenario import ScenarioError, load_scenario
-from sim.results.sweep.core import SweepError, load_sweep
+from sim.results.sweep import SweepError, load_sweep
 from sim.traces import CsvTraceSpec, Trace, TraceError, build_trace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from enginekit import FixedScheduler, frames, simulate, write_world
 from pydantic import ValidationError
 from synthetic import make_profile
 
-from sim.profile import Interference, ProfileError, VariantInterference
 from sim.config.scenario import ScenarioError
+from sim.profile import Interference, ProfileError, VariantInterference
 
 MEASURED = {"variant": "v0", "co_runner": "v0", "method": "hand-written for a test"}
 

@@ -14,8 +14,8 @@ from figurekit import quick_and_closed  # noqa: F401 (autouse fixture)
 from offloadkit import write_offload_world
 
 from sim.cli import plot as plot_cli
-from sim.present import plots
 from sim.cli.plot import KIND_HELP, add_subcommand
+from sim.present import plots
 from sim.present.plots import (
     PlotError,
     accuracy_exit_rate_vs_threshold,

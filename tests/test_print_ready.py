@@ -18,13 +18,13 @@ from figurekit import quick_and_closed  # noqa: F401  (autouse fixture)
 from inline_executor import Inline
 from synthetic import make_profile
 
-from sim.present import plots
 from sim.cli import main
-from sim.results.compare import COLUMNS, ci95, compare
+from sim.present import plots
 from sim.present.plots.style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN
-from sim.runner import run_scenario
-from sim.results.sweep.core import run_sweep
 from sim.present.table import format_results, format_value
+from sim.results.compare import COLUMNS, ci95, compare
+from sim.results.sweep import run_sweep
+from sim.runner import run_scenario
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from figurekit import quick_and_closed  # noqa: F401 (autouse fixture)
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.present.report import ReportError, build_page, folder_kind, render, write_report
 from sim.cli.report import add_subcommand
+from sim.present.report import ReportError, build_page, folder_kind, render, write_report
 
 LABELS = ("small", "big")
 SEEDS = (5, 6)

@@ -21,9 +21,9 @@ from offloadkit import device_profile, server_profile
 from pydantic import BaseModel
 from synthetic import make_profile
 
+from sim.config.scenario import Scenario
 from sim.profile import Interference, save_profile
 from sim.runner import run_scenario
-from sim.config.scenario import Scenario
 
 DESCRIPTIVE = {
     "name": "the scenario's name, copied into the results",

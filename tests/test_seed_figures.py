@@ -13,8 +13,8 @@ from enginekit import write_world
 from figurekit import quick_and_closed  # noqa: F401  (autouse fixture)
 from synthetic import make_profile
 
-from sim.present import plots
 from sim.cli import main
+from sim.present import plots
 
 
 @pytest.fixture

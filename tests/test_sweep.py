@@ -19,10 +19,10 @@ from inline_executor import Inline
 from scipy.stats import t as student_t
 from synthetic import make_profile
 
-import sim.results.sweep.core
-from sim.runner import run_scenario
-from sim.results.sweep.core import SweepError, load_sweep, run_key, run_sweep
+import sim.results.sweep.execute
 from sim.cli.sweep import add_subcommand
+from sim.results.sweep import SweepError, load_sweep, run_key, run_sweep
+from sim.runner import run_scenario
 
 
 @pytest.fixture
@@ -98,13 +98,13 @@ def test_bad_executor_options_run_nothing(world, kw, fragment):
 # -- resume -------------------------------------------------------------------------------
 def counting(monkeypatch) -> list[str]:
     calls: list[str] = []
-    real = sim.results.sweep.core.run_one
+    real = sim.results.sweep.execute.run_one
 
     def run_one(task):
         calls.append(task.key)
         return real(task)
 
-    monkeypatch.setattr(sim.results.sweep.core, "run_one", run_one)
+    monkeypatch.setattr(sim.results.sweep.execute, "run_one", run_one)
     return calls
 
 
@@ -286,16 +286,16 @@ def test_a_parameter_naming_a_missing_variant_is_refused_before_any_run(world):
 
 
 def test_a_run_that_fails_is_one_line_naming_the_run(world, monkeypatch):
-    import sim.results.sweep.core
+    import sim.results.sweep.execute
 
-    real = sim.results.sweep.core.run_one
+    real = sim.results.sweep.execute.run_one
 
     def failing(task):
         if task.params.get("model") == "largest":
             raise ValueError("the engine gave up\nat t=1")
         return real(task)
 
-    monkeypatch.setattr(sim.results.sweep.core, "run_one", failing)
+    monkeypatch.setattr(sim.results.sweep.execute, "run_one", failing)
     path = sweep_file(world, {"scenario": "scenario.yaml", "seeds": 1,
                               "params": {"small": {"model": ["smallest", "largest"]}}})
     with pytest.raises(SweepError) as exc:

@@ -19,11 +19,11 @@ from enginekit import write_world
 from inline_executor import Inline
 from synthetic import make_profile
 
-import sim.results.sweep.core
+import sim.results.sweep.execute
 import sim.results.sweep.trust
 from sim.cli import main
 from sim.profile import save_profile
-from sim.results.sweep.core import SweepError, aggregate, load_sweep, run_sweep
+from sim.results.sweep import SweepError, aggregate, load_sweep, run_sweep
 from sim.results.sweep.lock import LOCK_NAME, SweepLocked
 
 
@@ -54,13 +54,13 @@ def world(tmp_path, monkeypatch):
 
 def counting(monkeypatch) -> list[str]:
     calls: list[str] = []
-    real = sim.results.sweep.core.run_one
+    real = sim.results.sweep.execute.run_one
 
     def run_one(task):
         calls.append(task.key)
         return real(task)
 
-    monkeypatch.setattr(sim.results.sweep.core, "run_one", run_one)
+    monkeypatch.setattr(sim.results.sweep.execute, "run_one", run_one)
     return calls
 
 

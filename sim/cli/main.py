@@ -151,10 +151,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _compare_warnings(comp: Any) -> None:
     """The run warnings of every metrics.json of a comparison, naming the scheduler and,
     when there are several seeds, the seeds that gave each text."""
+    from sim.results import layout
+
     found: dict[tuple[str, str], list[int]] = {}
     for r in comp.rows:
         label, seed = r["scheduler"], r["seed"]
-        path = comp.run_dirs[comp.seeds.index(seed)] / label / "metrics.json"
+        path = comp.run_dirs[comp.seeds.index(seed)] / label / layout.METRICS
         try:
             texts = json.loads(path.read_text()).get("warnings", [])
         except (OSError, ValueError):
@@ -271,10 +273,10 @@ def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[
     p.add_argument("--scenario", default=None, help="scenario for frames/s (default: shipped)")
     p.set_defaults(func=cmd_bench)
 
-    from sim.importers import add_subcommand as add_import
     from sim.cli.plot import add_subcommand as add_plot
     from sim.cli.report import add_subcommand as add_report
     from sim.cli.sweep import add_subcommand as add_sweep
+    from sim.importers import add_subcommand as add_import
 
     add_plot(sub)
     add_sweep(sub)

@@ -1,6 +1,6 @@
-"""``mvsched sweep SWEEP.yaml --out DIR``: the command line of :mod:`sim.results.sweep.core`.
+"""``mvsched sweep SWEEP.yaml --out DIR``: the command line of :mod:`sim.results.sweep`.
 
-Errors are :class:`sim.results.sweep.core.SweepError` (a ValueError), which ``mvsched`` prints as one line
+Errors are :class:`sim.results.sweep.SweepError` (a ValueError), which ``mvsched`` prints as one line
 with exit code 2.
 """
 
@@ -15,7 +15,7 @@ __all__ = ["add_subcommand", "cmd_sweep"]
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run what is missing, write sweep.csv, and say how much was already done."""
-    from sim.results.sweep.core import run_sweep
+    from sim.results.sweep import run_sweep
 
     res = run_sweep(args.sweep, args.out, executor=args.executor, address=args.address,
                     workers=args.workers, progress=not args.quiet,

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from sim.config.plausibility import PlausibilityWarning, plausibility_warnings
-from sim.profile import Profile, ProfileError, load_profile
 from sim.config.scenario import Scenario, ScenarioError, load_scenario
+from sim.profile import Profile, ProfileError, load_profile
 from sim.traces import Trace, TraceError, build_trace
 
 __all__ = ["RunInputs", "TimedEvent", "app_rng", "rng_for", "resolve", "load_inputs"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sim.profile import Profile
 from sim.config.scenario import Scenario
+from sim.profile import Profile
 from sim.traces import Trace
 
 __all__ = ["MAX_BANDWIDTH_MBPS", "MAX_LATENCY_MS", "MIN_LATENCY_MS", "PlausibilityWarning",

@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from sim.config.workload import MAX_MEAN_S, RandomWorkloadSpec
 from sim.messages import OneLineError, field_path, one_line
 from sim.paths import name_problem, path_problem
 from sim.traces import TraceSpecOrNumber
-from sim.config.workload import MAX_MEAN_S, RandomWorkloadSpec
 from sim.yaml_input import read_yaml
 
 __all__ = [

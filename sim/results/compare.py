@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from sim.atomic import write_text_atomic
+from sim.results import layout
 from sim.results.folder import replacing
 
 __all__ = ["COLUMNS", "Comparison", "ci95", "compare", "metric_columns", "summarize"]
@@ -120,10 +121,10 @@ def compare(source: str | os.PathLike[str] | dict[str, Any], seeds: int = 1,
     if out is None:
         return _compare(source, first, seeds, None, overrides, progress)
     out = Path(out)
-    with replacing(out, legacy="comparison.csv") as folder:
+    with replacing(out, legacy=layout.COMPARISON) as folder:
         comp = _compare(source, first, seeds, folder, overrides, progress)
         keys = metric_columns([*_numeric_keys(comp.rows), *(columns(comp) if columns else ())])
-        write_comparison(folder / "comparison.csv", comp, keys)
+        write_comparison(folder / layout.COMPARISON, comp, keys)
     return replace(comp, run_dirs=[out / d.relative_to(folder) for d in comp.run_dirs])
 
 
@@ -139,7 +140,7 @@ def _compare(source: str | os.PathLike[str] | dict[str, Any], first: Any, seeds:
     for i in range(seeds):
         s = base + i
         inputs = first if i == 0 else load_inputs(source, seed=s, overrides=overrides)
-        where = None if out is None else out / (f"seed-{s}" if seeds > 1 else "")
+        where = None if out is None else out / (layout.seed_folder(s) if seeds > 1 else "")
         count = (i * n, seeds * n, f" (seed {s})" if seeds > 1 else "")
         results = run_inputs(inputs, None, where, progress, count=count)
         rows += [_row(r, s) for r in results]

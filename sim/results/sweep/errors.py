@@ -1,4 +1,4 @@
-"""The error of :mod:`sim.results.sweep.core` (re-exported there), in a module of its own so that the sweep's
+"""The error of :mod:`sim.results.sweep` (re-exported there), in a module of its own so that the sweep's
 helper modules raise it too."""
 
 from __future__ import annotations

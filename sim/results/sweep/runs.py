@@ -21,7 +21,7 @@ __all__ = ["current_run", "read_run", "recompute_line", "run_path", "todo"]
 
 
 class RunTask(Protocol):
-    """What is read here of a :class:`sim.results.sweep.core.RunTask`."""
+    """What is read here of a :class:`sim.results.sweep.RunTask`."""
 
     @property
     def key(self) -> str: ...

@@ -1,6 +1,6 @@
 """What a sweep run's result depends on, beyond its key: the files it reads and the tool.
 
-A run's key (:func:`sim.results.sweep.core.run_key`) names its grid point, scheduler, parameters and seed;
+A run's key (:func:`sim.results.sweep.run_key`) names its grid point, scheduler, parameters and seed;
 with the scenario's digest (``scenario_sha256``) that fixes the resolved scenario. What the
 scenario reads is fixed here: every profile and trace file, by the sha256 of its content,
 and the mvsched version. The run file stores both (``inputs``), and their digest
