@@ -1,4 +1,4 @@
-"""Numbers outside their physical range (sim.config.scenario.RANGES, sim.traces.MAX_VALUE,
+"""Numbers outside their physical range (sim.config.limits.RANGES, sim.traces.MAX_VALUE,
 sim.schedulers.params.PARAM_RANGES) are one line naming the field and the range, at
 validation: each crash case below once was a traceback (IndexError, OverflowError,
 MemoryError, PulpError) or a hang. The bounds themselves are accepted and run, and
@@ -15,7 +15,8 @@ from enginekit import write_world
 from synthetic import elastified_profile, make_profile, progressive_profile
 
 from sim.cli import main
-from sim.config.scenario import RANGES, Range, ScenarioError, load_scenario
+from sim.config.limits import RANGES, Range
+from sim.config.scenario import ScenarioError, load_scenario
 from sim.schedulers.params import PARAM_RANGES
 
 ROOT = Path(__file__).resolve().parent.parent

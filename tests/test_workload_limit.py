@@ -13,7 +13,8 @@ from enginekit import write_world
 from synthetic import make_profile
 
 from sim.cli import main
-from sim.config.scenario import MAX_WORKLOAD_DRAWS, ScenarioError, load_scenario
+from sim.config.limits import MAX_WORKLOAD_DRAWS
+from sim.config.scenario import ScenarioError, load_scenario
 from sim.config.workload import MAX_MEAN_S, generate_workload
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,17 +6,14 @@ Errors name the file, the key path and what was expected, in one line, so that
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,9 +21,23 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.workload import MAX_MEAN_S, RandomWorkloadSpec
+from sim.config.limits import (
+    MAX_APPS,
+    MAX_DURATION_S,
+    MAX_EVENTS,
+    MAX_MONITOR_SAMPLES,
+    MAX_PERIODIC_DECISIONS,
+    MAX_WORKLOAD_DRAWS,
+    RANGES,
+    FileName,
+    FilePath,
+    ranged,
+    short_repr,
+    windows_checked,
+)
+from sim.config.workload import RandomWorkloadSpec
 from sim.messages import OneLineError, field_path, one_line
-from sim.paths import name_problem, path_problem
+from sim.paths import name_problem
 from sim.traces import TraceSpecOrNumber
 from sim.yaml_input import read_yaml
 
@@ -36,8 +47,6 @@ __all__ = [
     "EngineSpec",
     "EventSpec",
     "MetricsSpec",
-    "RANGES",
-    "Range",
     "MonitorSpec",
     "NetworkSpec",
     "PowerSpec",
@@ -60,139 +69,6 @@ class _Frozen(BaseModel):
 
 
 PosFloat = Field(gt=0, allow_inf_nan=False)
-MAX_DURATION_S = 30 * 86400.0
-"""Longest simulated time accepted (30 days): anything longer is almost surely a unit slip."""
-MAX_APPS = 1000
-"""Most apps in one scenario: far beyond any phone, and what the engine handles in seconds."""
-MAX_SEEDS = 1000
-"""Most seeds of one comparison or sweep point: a confidence interval is tight long before."""
-MAX_EVENTS = 1_000_000
-"""Most timed events listed in one scenario."""
-MAX_WORKLOAD_DRAWS = 100_000
-"""Most launch/exit draws expected from random_workload (len(pool) x duration_s / the
-shorter mean time). Measured on this CPU: 1e5 draws (~67,000 events) take 0.25 s to
-generate and ~7 s to simulate under agnostic (two apps), ~75 s under nestdnn-mintotal with
-six apps (a decision per event); 1e6 draws take 2.5 s, ~1 min and (estimated) ~13 min. A
-scenario that needs more is almost surely a unit slip in mean_on_s/mean_off_s."""
-MAX_MONITOR_SAMPLES = 10_000_000
-"""Most monitor samples (duration_s / monitor.period_s) of one run: ~25 s of sampling alone
-on this CPU (the default 1 s period over the longest, 30-day scenario is 2.6e6)."""
-MAX_PERIODIC_DECISIONS = 100_000
-"""Most periodic decisions (duration_s / monitor.decision_period_s) of one run: 1e5 NestDNN
-decisions of one app took 30 s on this CPU (the default 30 s period over 30 days is
-86,400)."""
-
-
-def _num(x: float) -> str:
-    """A bound as people write it: 1,000 and 3,600,000, 0.01, 1e-06, 1e+09."""
-    if x == int(x) and 1 <= abs(x) < 1e7:
-        return f"{int(x):,}"
-    return f"{x:g}"
-
-
-@dataclass(frozen=True)
-class Range:
-    """The values of a numeric field that a scenario can mean: ``[lo, hi]`` (``(lo, hi]``
-    with ``open_lo``) in ``unit``. Outside it the engine or a scheduler would overflow,
-    underflow, hang or run out of memory, or the number is no physical quantity (a 1e-310 ms
-    goal, a 1e308 W phone): refused at validation in one line naming the field and range."""
-
-    lo: float
-    hi: float
-    unit: str = ""
-    open_lo: bool = False
-
-    def __str__(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        return f"{'(' if self.open_lo else '['}{_num(self.lo)}, {_num(self.hi)}]{unit}"
-
-    def __contains__(self, v: object) -> bool:
-        if not isinstance(v, int | float) or isinstance(v, bool):
-            return False
-        if isinstance(v, float) and not math.isfinite(v):
-            return False
-        return (self.lo < v if self.open_lo else self.lo <= v) and v <= self.hi
-
-    def check(self, v: float) -> float:
-        """``v``, or ValueError ``must be in RANGE (got v)``."""
-        if v not in self:
-            got = repr(v)
-            if len(got) > 30:  # a 400-digit integer
-                got = f"{got[:12]}... ({len(got)} digits)"
-            raise ValueError(f"must be in {self} (got {got})")
-        return v
-
-    def field(self) -> AfterValidator:
-        """The pydantic validator of a field with this range."""
-        return AfterValidator(self.check)
-
-
-MAX_GOAL_MS = 3_600_000.0
-"""Longest latency goal: an hour per frame."""
-RANGES: dict[str, Range] = {
-    "device.storage_read_mbps": Range(1e-3, 1e9, "MB/s"),
-    "device.power.idle_w": Range(0, 1e4, "W"),
-    "device.power.busy_w": Range(0, 1e4, "W"),
-    "device.power.radio_j_per_byte": Range(0, 1e-3, "J/byte"),
-    "device.power.radio_tx_w": Range(0, 1e4, "W"),
-    "network.rtt_ms": Range(0, 600_000, "ms"),
-    "network.timeout_factor": Range(1, 1000),
-    "apps[].fps": Range(1e-6, 1000, "frames/s"),  # 1e-6: a frame in 11.6 days; 1/fps finite
-    "apps[].latency_goal_ms": Range(0.01, MAX_GOAL_MS, "ms"),
-    "apps[].priority": Range(1e-6, 1e6),
-    "apps[].upload_bytes": Range(1, 1e10, "bytes"),
-    "apps[].spinn.constraints[].value": Range(0, 1e9, "(the metric's unit)"),
-    "events[].value (action priority)": Range(1e-6, 1e6),
-    "events[].value (action goal)": Range(0.01, MAX_GOAL_MS, "ms"),
-    "random_workload.mean_on_s": Range(0, MAX_MEAN_S, "s", open_lo=True),
-    "random_workload.mean_off_s": Range(0, MAX_MEAN_S, "s", open_lo=True),
-    "monitor.period_s": Range(1e-3, MAX_DURATION_S, "s"),
-    "monitor.drift_threshold": Range(0, 1000, open_lo=True),
-    "monitor.decision_period_s": Range(1e-3, MAX_DURATION_S, "s"),
-    "engine.queue_length": Range(1, 1_000_000, "frames"),
-}
-"""Every numeric scenario field's physical range, by key path (documented in
-scenarios/README.md, "Limits and warnings"). Bounds given elsewhere: ``duration_s`` (0, 30
-days], ``device.memory_mb`` (0, 1e9], ``device.cores`` [1, 256], ``apps[].accuracy_floor``
-[0, 1], ``events[].t`` [0, duration_s], trace values (:data:`sim.traces.MAX_VALUE`), and
-random_workload's expected draws (:data:`MAX_WORKLOAD_DRAWS`)."""
-
-
-def _ranged(key: str) -> AfterValidator:
-    return RANGES[key].field()
-
-
-def _short(text: str, limit: int = 40) -> str:
-    """``repr(text)``, cut to ``limit`` characters (a 300-character name need not be echoed)."""
-    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
-
-
-def _file_name(v: str) -> str:
-    problem = name_problem(v)
-    if problem:
-        raise ValueError(f"{_short(v)} {problem}")
-    return v
-
-
-def _file_path(v: str) -> str:
-    problem = path_problem(v)
-    if problem:
-        raise ValueError(problem)
-    return v
-
-
-FileName = Annotated[str, AfterValidator(_file_name)]
-"""A name that becomes one file or folder name (a profile folder, a profile file)."""
-FilePath = Annotated[str, AfterValidator(_file_path)]
-
-
-def _windows(v: list[tuple[float, float]], what: str) -> list[tuple[float, float]]:
-    for a, b in v:
-        if not 0 <= a < b:
-            raise ValueError(f"{what} [{a}, {b}] must have 0 <= start < end")
-    return v
-
-
 class SchedulerSpec(_Frozen):
     """A scheduler to run, by registered name, with its hyperparameters."""
 
@@ -205,7 +81,7 @@ class SchedulerSpec(_Frozen):
         problem = name_problem(self.key)
         if problem:
             field = "label" if self.label is not None else "name"
-            raise ValueError(f"{field} {_short(self.key)} {problem}")
+            raise ValueError(f"{field} {short_repr(self.key)} {problem}")
         return self
 
     @property
@@ -216,10 +92,10 @@ class SchedulerSpec(_Frozen):
 class PowerSpec(_Frozen):
     """Device power model (scenario parameters, not measurements)."""
 
-    idle_w: Annotated[float, _ranged("device.power.idle_w")] = 0.5
-    busy_w: Annotated[float, _ranged("device.power.busy_w")] = 3.0
-    radio_j_per_byte: Annotated[float, _ranged("device.power.radio_j_per_byte")] = 0.0
-    radio_tx_w: Annotated[float, _ranged("device.power.radio_tx_w")] = 0.0
+    idle_w: Annotated[float, ranged("device.power.idle_w")] = 0.5
+    busy_w: Annotated[float, ranged("device.power.busy_w")] = 3.0
+    radio_j_per_byte: Annotated[float, ranged("device.power.radio_j_per_byte")] = 0.0
+    radio_tx_w: Annotated[float, ranged("device.power.radio_tx_w")] = 0.0
 
     @model_validator(mode="after")
     def _busy_above_idle(self) -> PowerSpec:
@@ -234,7 +110,7 @@ class DeviceSpec(_Frozen):
     name: FileName = Field(description="profile folder name under profiles_dir, e.g. cpu-1t")
     memory_mb: float = Field(gt=0, le=1e9,
                              description="memory budget for the apps' models, MB (1e6 B)")
-    storage_read_mbps: Annotated[float, _ranged("device.storage_read_mbps")] = Field(
+    storage_read_mbps: Annotated[float, ranged("device.storage_read_mbps")] = Field(
         default=200.0, description="model load speed, MB/s")
     cores: int = Field(
         default=1, ge=1, le=256,
@@ -259,7 +135,7 @@ class ServerSpec(_Frozen):
 
     @model_validator(mode="after")
     def _down_ordered(self) -> ServerSpec:
-        _windows(self.down, "down window")
+        windows_checked(self.down, "down window")
         return self
 
 
@@ -267,11 +143,11 @@ class NetworkSpec(_Frozen):
     """Optional device-server link."""
 
     bandwidth_mbps: TraceSpecOrNumber
-    rtt_ms: Annotated[float, _ranged("network.rtt_ms")] = 20.0
+    rtt_ms: Annotated[float, ranged("network.rtt_ms")] = 20.0
     outages: list[tuple[float, float]] = Field(
         default_factory=list, description="[start, end) windows in s with no connectivity"
     )
-    timeout_factor: Annotated[float, _ranged("network.timeout_factor")] = Field(
+    timeout_factor: Annotated[float, ranged("network.timeout_factor")] = Field(
         default=2.0,
         description="an offloaded frame with no answer after this many times its predicted "
                     "transfer + round trip + server time is finished on the device",
@@ -279,7 +155,7 @@ class NetworkSpec(_Frozen):
 
     @model_validator(mode="after")
     def _outages_ordered(self) -> NetworkSpec:
-        _windows(self.outages, "outage")
+        windows_checked(self.outages, "outage")
         return self
 
 
@@ -294,7 +170,7 @@ class SpinnSpec(_Frozen):
     compute), server_ms (server compute), energy_mj (device compute above idle + radio)."""
 
     constraints: list[tuple[SpinnMetric, Literal["<=", ">="],
-                            Annotated[float, _ranged("apps[].spinn.constraints[].value")]]] = Field(
+                            Annotated[float, ranged("apps[].spinn.constraints[].value")]]] = Field(
         default_factory=list
     )
     objectives: list[tuple[SpinnMetric, Literal["min", "max"]]] = Field(
@@ -307,13 +183,13 @@ class AppSpec(_Frozen):
 
     name: str = Field(min_length=1)
     family: FileName = Field(description="profile file name (without .json)")
-    fps: Annotated[float, _ranged("apps[].fps")]
-    latency_goal_ms: Annotated[float, _ranged("apps[].latency_goal_ms")] | None = Field(
+    fps: Annotated[float, ranged("apps[].fps")]
+    latency_goal_ms: Annotated[float, ranged("apps[].latency_goal_ms")] | None = Field(
         default=None, description="default 1000/fps")
     accuracy_floor: float = Field(default=0.0, ge=0, le=1)
-    priority: Annotated[float, _ranged("apps[].priority")] = 1.0
+    priority: Annotated[float, ranged("apps[].priority")] = 1.0
     spinn: SpinnSpec | None = None
-    upload_bytes: Annotated[int, _ranged("apps[].upload_bytes")] | None = Field(
+    upload_bytes: Annotated[int, ranged("apps[].upload_bytes")] | None = Field(
         default=None,
         description="bytes of one encoded camera frame sent by cloud-only execution "
                     "(default: the profile's raw input size)",
@@ -357,12 +233,12 @@ class EventSpec(_Frozen):
 class MonitorSpec(_Frozen):
     """What the schedulers see: EWMA estimates, drift threshold, decision period."""
 
-    period_s: Annotated[float, _ranged("monitor.period_s")] = Field(
+    period_s: Annotated[float, ranged("monitor.period_s")] = Field(
         default=1.0, description="monitor sampling period")
     ewma: float = Field(default=0.3, gt=0, le=1, description="weight of the newest sample")
-    drift_threshold: Annotated[float, _ranged("monitor.drift_threshold")] = Field(
+    drift_threshold: Annotated[float, ranged("monitor.drift_threshold")] = Field(
         default=0.1, description="relative change that re-decides")
-    decision_period_s: Annotated[float, _ranged("monitor.decision_period_s")] | None = Field(
+    decision_period_s: Annotated[float, ranged("monitor.decision_period_s")] | None = Field(
         default=30.0, description="periodic re-decision")
     latency_drift: bool = Field(
         default=False,
@@ -374,7 +250,7 @@ class MonitorSpec(_Frozen):
 class EngineSpec(_Frozen):
     """Simulation mechanics."""
 
-    queue_length: Annotated[int, _ranged("engine.queue_length")] = Field(
+    queue_length: Annotated[int, ranged("engine.queue_length")] = Field(
         default=1, description="frames waiting per app (latest kept)")
     work_conserving: bool = True
     pipelined: bool = Field(
@@ -511,7 +387,7 @@ def format_validation_error(where: str, exc: ValidationError) -> str:
     got = err.get("input")
     tail = ""
     if err["type"] not in ("missing", "value_error") and not isinstance(got, dict | list):
-        tail = f" (got {_short(got) if isinstance(got, str) else repr(got)})"
+        tail = f" (got {short_repr(got) if isinstance(got, str) else repr(got)})"
     more = f" [+{len(errs) - 1} more]" if len(errs) > 1 else ""
     if not loc and not re.match(r"[A-Za-z_][\w.\[\]]*: ", msg):
         loc = "(top level)"  # a cross-field check that names no field of its own

@@ -113,7 +113,7 @@ def compare(source: str | os.PathLike[str] | dict[str, Any], seeds: int = 1,
     tables of several comparisons line up; a name ``columns`` gives that is not among them
     is appended."""
     from sim.config.inputs import load_inputs
-    from sim.config.scenario import MAX_SEEDS
+    from sim.config.limits import MAX_SEEDS
 
     if not 1 <= seeds <= MAX_SEEDS:
         raise ValueError(f"--seeds: expected 1 to {MAX_SEEDS} seeds, got {seeds}")

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from sim.config.scenario import MAX_SEEDS
+from sim.config.limits import MAX_SEEDS
 from sim.paths import path_problem
 from sim.results.sweep.trust import fingerprint
 
