@@ -15,8 +15,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from sim.config.limits import MAX_DURATION_S, Range
 from sim.messages import one_line
-from sim.config.scenario import MAX_DURATION_S, Range
 from sim.schedulers.base import Scheduler
 
 __all__ = ["PARAM_RANGES", "Param", "check_param", "describe", "resolved_params",
@@ -32,7 +32,7 @@ PARAM_RANGES: dict[str, Range] = {
     "monitor_period_s": Range(1e-3, MAX_DURATION_S, "s"),
 }
 """The physical ranges of the built-in schedulers' numeric parameters, by name (the
-scenario's own are :data:`sim.config.scenario.RANGES`). ``share_step`` 0.005 is a grid of 200
+scenario's own are :data:`sim.config.limits.RANGES`). ``share_step`` 0.005 is a grid of 200
 steps: the exact NestDNN solver's memory grows with the cube of the grid (a 0.001 step
 took 2 GB and 13 s for one decision of six apps; 0.005 takes 17 MB and 0.06 s for twenty).
 A monitor period under a millisecond is a hang (1e-300 s never advances the clock); times
