@@ -301,7 +301,9 @@ class ExitPoint(_Frozen):
     name: str
     flops_fraction: Fraction
     device_ms: NonNeg = Field(description="cumulative device latency to this exit's output")
-    head_ms: NonNeg = Field(default=0.0, description="latency of the exit head alone")
+    head_ms: NonNeg | None = Field(
+        default=None, description="latency of the exit head alone; absent = not published "
+                                  "(counted as 0 where heads are subtracted)")
     top1: Fraction
 
 

@@ -322,7 +322,7 @@ def build_route(profile: Profile, variant: str, split: str | None, threshold: fl
     before = [e for e in early if e.flops_fraction <= sp.flops_fraction]
     after = [e for e in early if e.flops_fraction > sp.flops_fraction]
     if threshold is None:
-        heads = sum(e.head_ms for e in before)
+        heads = sum(e.head_ms or 0.0 for e in before)
         prefix = max(0.0, sp.device_ms - heads)
         work = np.full(size, (prefix + enc) / 1000.0)
         offload = np.ones(size, dtype=bool)

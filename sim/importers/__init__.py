@@ -17,14 +17,16 @@ from typing import Any
 
 from sim.importers.adaptivenet import import_adaptivenet
 from sim.importers.ofa import import_ofa
+from sim.importers.portend import import_portend
 from sim.importers.source import ImportDataError
 from sim.profile import ProfileError
 
 __all__ = ["IMPORTERS", "ImportDataError", "add_subcommand", "import_adaptivenet", "import_ofa",
-           "run_import"]
+           "import_portend", "run_import"]
 
 Importer = Callable[..., list[Path]]
-IMPORTERS: dict[str, Importer] = {"adaptivenet": import_adaptivenet, "ofa": import_ofa}
+IMPORTERS: dict[str, Importer] = {"adaptivenet": import_adaptivenet, "ofa": import_ofa,
+                                  "portend": import_portend}
 """Importer name -> ``fn(src_dir, out_dir, notes=None, *, devices=None, force=False, ...)
 -> written paths`` (adaptivenet also takes ``units``)."""
 UNIT_OPTION = {"adaptivenet"}

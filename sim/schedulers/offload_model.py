@@ -350,7 +350,7 @@ class _Samples:
                 self._bytes[split] = nbytes_arr
             before = [e for e in self.early if e.flops_fraction <= sp.flops_fraction]
             if threshold is None:
-                heads = sum(e.head_ms for e in before)
+                heads = sum(e.head_ms or 0.0 for e in before)
                 prefix = max(0.0, sp.device_ms - heads)
                 work = np.full(size, (prefix + enc) / 1000.0)
                 off = np.ones(size, dtype=bool)
