@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.engine.world import EngineResult, Simulation
 from sim.config.inputs import RunInputs, load_inputs
-from sim.results.metrics import compute_metrics, frame_rows, write_outputs
+from sim.config.scenario import Scenario, ScenarioError, SchedulerSpec
+from sim.engine.world import EngineResult, Simulation
 from sim.paths import name_problem
 from sim.results.folder import (
     ResultsFolderError,
@@ -33,8 +33,10 @@ from sim.results.folder import (
     mark,
     replacing,
 )
-from sim.config.scenario import Scenario, ScenarioError, SchedulerSpec
+from sim.results.metrics import compute_metrics, frame_rows, write_outputs
 from sim.schedulers.base import Scheduler
+from sim.schedulers.contract import AppSetup
+from sim.schedulers.contract import scheduler_misfit as contract_misfit
 from sim.schedulers.registry import SchedulerError, create_scheduler
 
 __all__ = [
@@ -122,25 +124,12 @@ def create_schedulers(
 
 
 def scheduler_misfit(sched: Scheduler, inputs: RunInputs) -> str | None:
-    """Why a scheduler cannot run this scenario's apps (None if it can)."""
+    """Why a scheduler cannot run this scenario's apps (None if it can): the contract's rule,
+    :func:`sim.schedulers.contract.scheduler_misfit`."""
     sc = inputs.scenario
-    kinds = type(sched).kinds
-    for i, app in enumerate(sc.apps):
-        kind = inputs.profiles[app.family].kind
-        if kinds is not None and kind not in kinds:
-            return (f"scheduler {sched.name!r} cannot run apps[{i}] {app.name!r}: its profile "
-                    f"{app.family!r} is of kind {kind!r}; {sched.name} runs {sorted(kinds)}")
-    problem = sched.misfit({app.name: inputs.profiles[app.family] for app in sc.apps})
-    if problem:
-        return f"scheduler {sched.name!r}: {problem}"
-    if type(sched).needs_server:
-        if sc.server is None:
-            return f"scheduler {sched.name!r} offloads: the scenario needs 'server' and 'network'"
-        for i, app in enumerate(sc.apps):
-            if app.family not in inputs.server_profiles:
-                return (f"scheduler {sched.name!r} offloads apps[{i}] {app.name!r}, but server "
-                        f"{sc.server.name!r} has no profile {app.family!r}")
-    return None
+    apps = [AppSetup(app.name, app.family, inputs.profiles[app.family],
+                     inputs.server_profiles.get(app.family)) for app in sc.apps]
+    return contract_misfit(sched, apps, sc.server.name if sc.server is not None else None)
 
 
 def run_inputs(

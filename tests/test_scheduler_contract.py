@@ -84,9 +84,10 @@ def test_the_checker_rejects_bad_plans():
     check_plan(good, view)
     bad_plans = [
         (Plan({a: AppPlan(small[a], 0.7), b: AppPlan(small[b], 0.7)}), "shares sum to 1.4 > 1"),
-        (Plan({a: AppPlan(small[a], 0.0)}), f"{a}: share 0.0 outside (0, 1]"),
+        (Plan({a: AppPlan(small[a], 0.0)}), f"app {a!r}: share 0.0 outside (0, 1]"),
         (Plan({"ghost": AppPlan(small[a], 0.5)}), "not running: ['ghost']"),
-        (Plan({a: AppPlan("no-such-variant", 0.5)}), f"{a}: unknown variant 'no-such-variant'"),
+        (Plan({a: AppPlan("no-such-variant", 0.5)}),
+         f"app {a!r}: unknown variant 'no-such-variant'; its variants: ['d0', "),
         ({a: AppPlan(small[a], 0.5)}, "decide returned dict, not a Plan"),
     ]
     for plan, message in bad_plans:

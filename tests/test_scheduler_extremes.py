@@ -102,22 +102,27 @@ def test_the_checker_refuses_what_the_engine_refuses():
     a, b = (x.name for x in view.apps)
     ok = Plan({a: AppPlan("full", 0.5, "s1", 0.5), b: AppPlan("full", 0.5)})
     check_plan(ok, view)
-    check_plan(Plan({a: AppPlan("full", 1 + 1e-10)}), view)  # rounding, as the engine allows
+    check_plan(Plan({a: AppPlan("full", 1 + 1e-7)}), view)  # rounding, as the engine allows
     check_plan(Plan({a: AppPlan("full", 0.5 + 5e-7), b: AppPlan("full", 0.5)}), view)
     no_server = dataclasses.replace(view, apps=tuple(dataclasses.replace(x, server_profile=None)
                                                      for x in view.apps))
     bad = [
-        (Plan({a: AppPlan("full", math.nan)}), view, f"{a}: share nan outside (0, 1]"),
+        (Plan({a: AppPlan("full", math.nan)}), view, f"app {a!r}: share nan outside (0, 1]"),
         (Plan({a: AppPlan("full", "0.5")}), view,  # type: ignore[arg-type]
-         f"{a}: share '0.5' outside (0, 1]"),
-        (Plan({a: AppPlan("full", 1 + 1e-8)}), view, f"{a}: share 1.00000001 outside (0, 1]"),
+         f"app {a!r}: share '0.5' outside (0, 1]"),
+        (Plan({a: AppPlan("full", True)}), view, f"app {a!r}: share True outside (0, 1]"),
+        (Plan({a: AppPlan("full", 1 + 2e-6)}), view, f"app {a!r}: share 1.000002 outside (0, 1]"),
         (Plan({a: AppPlan("full", 0.5 + 2e-6), b: AppPlan("full", 0.5)}), view,
-         "shares sum to 1 > 1"),
-        (Plan({a: {"variant": "full"}}), view, f"{a}: dict, not an AppPlan"),  # type: ignore[dict-item]
+         "shares sum to 1.000002 > 1"),
+        (Plan({a: {"variant": "full"}}), view, f"app {a!r}: dict, not an AppPlan"),  # type: ignore[dict-item]
         (Plan({a: AppPlan("full", 0.5, "s1")}), no_server,
-         f"{a}: split 's1' but the view has no server"),
+         f"app {a!r}: split 's1' but the app has no server"),
+        (Plan({a: AppPlan("full", 0.5, "input")}), no_server,
+         f"app {a!r}: split 'input' (cloud only) but the app has no server"),
         (Plan({a: AppPlan("full", 0.5, None, 1.5)}), view,
-         f"{a}: split None, threshold 1.5: RouteError: threshold 1.5 not in [0, 1]"),
+         f"app {a!r}: split None, threshold 1.5: RouteError: threshold 1.5 not in [0, 1]"),
+        (Plan({a: AppPlan("full", 0.5, "no-such-split")}), view,
+         f"app {a!r}: split 'no-such-split', threshold None: RouteError: "),
         (Plan({a: AppPlan("full", 0.5)}, notes={"ghost": "x"}), view,
          "notes name apps that are not running: ['ghost']"),
         (Plan({a: AppPlan("full", 0.5)}, wake_at_s=-1.0), view,

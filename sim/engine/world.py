@@ -14,7 +14,6 @@ completes at the instant its app exits counts as processed.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +29,9 @@ from sim.engine.processor import SharedProcessor, at
 from sim.engine.records import Decision
 from sim.engine.server import Server
 from sim.config.inputs import RunInputs, TimedEvent, app_rng
-from sim.routes import Route, RouteError, build_route
+from sim.routes import Route, build_route
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
+from sim.schedulers.contract import PlanContractError, check_plan, fits_memory
 
 __all__ = ["EngineResult", "PlanError", "Simulation"]
 
@@ -322,7 +322,7 @@ class Simulation:
         self._ratio_at_decision = self.monitors.latency_ratios()
         memory = self._check(plan, view)
         self._wake(plan, view)
-        if memory > self.memory_budget:
+        if not fits_memory(memory, self.memory_budget):
             self.result.refused += 1
             self._record("*", "", 0.0, None, None,
                          f"refused: plan needs {memory / 1e6:.1f} MB > "
@@ -380,42 +380,13 @@ class Simulation:
         return route
 
     def _check(self, plan: Plan, view: SystemView) -> int:
-        """Contract checks; returns the plan's memory need in bytes."""
-        who = f"scheduler {self.label!r} at t={view.time_s:.3f}s"
-        if not isinstance(plan, Plan):
-            raise PlanError(f"{who}: decide() returned {type(plan).__name__}, expected Plan")
-        running = {a.name: a for a in view.apps}
-        total_share, memory = 0.0, 0
-        for name, ap in plan.apps.items():
-            if name not in running:
-                raise PlanError(f"{who}: plan names {name!r}, which is not running")
-            if not isinstance(ap, AppPlan):
-                raise PlanError(f"{who}: app {name!r}: {type(ap).__name__}, expected AppPlan")
-            prof = running[name].profile
-            try:
-                v = prof.variant(ap.variant)
-            except KeyError:
-                raise PlanError(f"{who}: app {name!r}: unknown variant {ap.variant!r}") from None
-            if not (0.0 < ap.share <= 1.0 + 1e-9) or math.isnan(ap.share):
-                raise PlanError(f"{who}: app {name!r}: share {ap.share} not in (0, 1]")
-            if (ap.split is not None and ap.split != "input") or ap.split == "input":
-                if self.server is None:
-                    raise PlanError(f"{who}: app {name!r}: split {ap.split!r} but the scenario "
-                                    "has no server and network")
-            try:
-                self._route(self.apps[name], ap)
-            except RouteError as exc:
-                raise PlanError(f"{who}: app {name!r}: {exc}") from None
-            total_share += ap.share
-            memory += v.known_weight_bytes() + v.peak_activation_bytes
-        if total_share > 1.0 + 1e-6:
-            raise PlanError(f"{who}: shares sum to {total_share:.6f} > 1")
-        unknown = sorted(set(plan.notes) - set(running))
-        if unknown:
-            raise PlanError(f"{who}: notes name apps that are not running: {unknown}")
-        if plan.wake_at_s is not None and not (view.time_s <= plan.wake_at_s < math.inf):
-            raise PlanError(f"{who}: wake_at_s {plan.wake_at_s} is not a time >= now")
-        return memory
+        """The plan contract (:func:`sim.schedulers.contract.check_plan`, routes from this
+        run's cache); returns the plan's memory need in bytes."""
+        try:
+            return check_plan(plan, view, lambda app, entry: self._route(self.apps[app.name],
+                                                                          entry))
+        except PlanContractError as exc:
+            raise PlanError(f"scheduler {self.label!r} at t={view.time_s:.3f}s: {exc}") from None
 
     def _record(self, app: str, variant: str, share: float, split: str | None,
                 threshold: float | None, reason: str) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from sim.profile import Profile
 from sim.config.scenario import PowerSpec
+from sim.profile import Profile
 
 __all__ = ["AppPlan", "AppView", "Plan", "Scheduler", "SpinnGoals", "SystemView"]
 
@@ -155,11 +155,9 @@ class SystemView:
 class Scheduler(ABC):
     """Base class: subclasses set ``name`` and implement :meth:`decide`.
 
-    Contract: ``decide`` returns a :class:`Plan` whose apps are among ``view.apps``, each with
-    a known variant id and a share in (0, 1], shares summing to at most 1, models fitting
-    ``view.memory_budget_bytes``. The engine checks this and fails with the scheduler's name,
-    the simulated time and the bad value otherwise (a plan over the memory budget is refused
-    and counted, and the previous plan stays).
+    What a plan must be, and when a scheduler cannot run a scenario at all, is the contract
+    of :mod:`sim.schedulers.contract`: the engine holds every plan to it, and
+    :func:`sim.schedulers.checks.check_scheduler` checks a scheduler against it.
     """
 
     name: ClassVar[str] = ""
@@ -180,7 +178,8 @@ class Scheduler(ABC):
 
     def misfit(self, profiles: Mapping[str, Profile]) -> str | None:
         """Why this scheduler, as configured, cannot run apps with these profiles (app name ->
-        profile), or None. Checked before any run starts, so a parameter that names something
+        profile), or None. Checked before any run starts
+        (:func:`sim.schedulers.contract.scheduler_misfit`), so a parameter that names something
         the profiles lack (a variant id) is refused at validation, not mid-run."""
         return None
 

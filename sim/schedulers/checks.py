@@ -1,4 +1,4 @@
-"""The scheduler contract (``sim.schedulers.base``) as checks a plug-in author can run:
+"""The scheduler contract (:mod:`sim.schedulers.contract`) as checks a plug-in author can run:
 ``check_scheduler("my-name")`` (or the class) in their own tests, or
 ``python -m sim.schedulers.checks my-name`` from a shell. The project's own contract tests
 run the same checks over every registered scheduler.
@@ -8,24 +8,22 @@ The scheduler is created with its default parameters and asked to decide on synt
 tight memory, low capacity; for a scheduler that declares ``kinds``: each kind ample, tight
 and at low capacity), then on the ample views with extreme values
 (:data:`sim.schedulers.check_views.EXTREMES`: priorities from 5e-324 to 1e308 mixed, fps
-from 1e-6 to 1e6, latency goals from 1e-310 to 1e308 ms). Every plan must pass the engine's
-own checks (``sim.engine.world``): name only running apps, each with an ``AppPlan`` of a
-variant of its profile, a share that is a number in (0, 1] (1 + 1e-9 allowed for rounding),
-shares summing to at most 1 + 1e-6, a split and threshold that make a route (a split only
-with a server), notes only for running apps, ``wake_at_s`` a finite time not before the
-view's; and it must fit the memory budget (``weight_bytes + peak_activation_bytes`` of each
-chosen variant), which the engine would refuse. The same view must give the same plan, from
-the same instance and from a fresh one; ``decide`` must leave the view untouched; and with
-ample memory something must run. A ``stateful`` scheduler gets a fresh instance per view,
-and replaying the same views must give the same plans.
+from 1e-6 to 1e6, latency goals from 1e-310 to 1e308 ms). Every view the scheduler declares it
+cannot run (:func:`sim.schedulers.contract.scheduler_misfit`: a kind it does not run, its own
+``misfit``, an offloading scheduler without a server) is left out, as validation would refuse
+such a scenario; ``misfit`` must answer None or a string, and at least one view must be left.
+Every plan must keep the plan contract, :mod:`sim.schedulers.contract` (the rules the engine
+holds every plan to), memory within the budget included (the engine would refuse the plan).
+The same view must give the same plan, from the same instance and from a fresh one;
+``decide`` must leave the view untouched; and with ample memory something must run. A
+``stateful`` scheduler gets a fresh instance per view, and replaying the same views must give
+the same plans.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
-import numbers
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,31 +32,21 @@ import numpy as np
 from pydantic import BaseModel
 
 from sim.common.plugins import exception_line
-from sim.routes import RouteError, build_route
-from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
+from sim.schedulers import contract
+from sim.schedulers.base import Plan, Scheduler, SystemView
 from sim.schedulers.check_views import KINDS, extreme_views, synthetic_view, view_of_kind
 from sim.schedulers.registry import SchedulerError, get_scheduler, list_schedulers
 
-__all__ = ["SHARE_SLACK", "SUM_SLACK", "SchedulerCheckError", "check_plan", "check_scheduler",
-           "contract_views", "extreme_contract_views", "main"]
-
-
-SHARE_SLACK = 1e-9
-"""a share may exceed 1 by this much (rounding), as the engine allows"""
-SUM_SLACK = 1e-6
-"""the shares of a plan may sum to 1 + this much, as the engine allows"""
+__all__ = ["SchedulerCheckError", "check_plan", "check_scheduler", "contract_views",
+           "extreme_contract_views", "main"]
 
 
 class SchedulerCheckError(AssertionError):
     """A scheduler broke its contract; the message names the scheduler, the view and what."""
 
 
-def _needs(variant: Any) -> int:
-    return int(variant.weight_bytes or 0) + int(variant.peak_activation_bytes)
-
-
 def _with_memory(view: SystemView, pick: Any, factor: float = 1.0) -> SystemView:
-    total = sum(pick(_needs(v) for v in a.profile.variants) for a in view.apps)
+    total = sum(pick(contract.memory_bytes(v) for v in a.profile.variants) for a in view.apps)
     return dataclasses.replace(view, memory_budget_bytes=int(total * factor))
 
 
@@ -96,49 +84,14 @@ def extreme_contract_views(kinds: frozenset[str] | None = None) -> dict[str, Sys
 
 
 def check_plan(plan: object, view: SystemView) -> None:
-    """SchedulerCheckError unless ``plan`` is a valid plan for ``view`` (the engine's checks,
-    and memory within the budget)."""
-    if not isinstance(plan, Plan):
-        raise SchedulerCheckError(f"decide returned {type(plan).__name__}, not a Plan")
-    names = {a.name for a in view.apps}
-    unknown = sorted(set(plan.apps) - names)
-    if unknown:
-        raise SchedulerCheckError(f"plan names apps that are not running: {unknown}")
-    used = 0
-    for name, ap in plan.apps.items():
-        if not isinstance(ap, AppPlan):
-            raise SchedulerCheckError(f"{name}: {type(ap).__name__}, not an AppPlan")
-        app = view.app(name)
-        variants = {v.id: v for v in app.profile.variants}
-        if ap.variant not in variants:
-            raise SchedulerCheckError(f"{name}: unknown variant {ap.variant!r}")
-        used += _needs(variants[ap.variant])
-        share = ap.share
-        if not (isinstance(share, numbers.Real) and not isinstance(share, bool)
-                and 0 < share <= 1 + SHARE_SLACK):
-            raise SchedulerCheckError(f"{name}: share {share!r} outside (0, 1]")
-        if ap.split is not None and app.server_profile is None:
-            raise SchedulerCheckError(f"{name}: split {ap.split!r} but the view has no server")
-        try:
-            build_route(app.profile, ap.variant, ap.split, ap.threshold, app.server_profile,
-                        app.upload_bytes)
-        except (RouteError, KeyError, TypeError, ValueError) as exc:
-            raise SchedulerCheckError(f"{name}: split {ap.split!r}, threshold "
-                                      f"{ap.threshold!r}: {exception_line(exc)}") from exc
-    total = math.fsum(float(ap.share) for ap in plan.apps.values())
-    if total > 1 + SUM_SLACK:
-        raise SchedulerCheckError(f"shares sum to {total:.6g} > 1")
-    ghosts = sorted(set(plan.notes) - names)
-    if ghosts:
-        raise SchedulerCheckError(f"notes name apps that are not running: {ghosts}")
-    wake = plan.wake_at_s
-    if wake is not None and not (isinstance(wake, numbers.Real)
-                                 and view.time_s <= wake < math.inf):
-        raise SchedulerCheckError(f"wake_at_s {wake!r} is not a finite time >= the view's "
-                                  f"{view.time_s}")
-    if used > view.memory_budget_bytes:
-        raise SchedulerCheckError(f"plan needs {used} bytes > budget "
-                                  f"{view.memory_budget_bytes}")
+    """SchedulerCheckError unless ``plan`` keeps the plan contract for ``view``
+    (:func:`sim.schedulers.contract.check_plan`) and fits its memory budget."""
+    try:
+        need = contract.check_plan(plan, view)
+    except contract.PlanContractError as exc:
+        raise SchedulerCheckError(str(exc)) from exc.__cause__
+    if not contract.fits_memory(need, view.memory_budget_bytes):
+        raise SchedulerCheckError(contract.over_budget(need, view.memory_budget_bytes))
 
 
 def _fingerprint(obj: object) -> object:
@@ -190,6 +143,32 @@ def _check_views(cls: type[Scheduler], make: Any, views: dict[str, SystemView]) 
                                       "plans")
 
 
+def _runnable(sched: Scheduler, views: dict[str, SystemView],
+              required: bool = False) -> dict[str, SystemView]:
+    """The views ``sched`` does not declare it cannot run
+    (:func:`sim.schedulers.contract.view_misfit`); SchedulerCheckError when its ``misfit``
+    raises or answers something else than None or a string, or (``required``) when no view
+    is left."""
+    left, why = {}, None
+    for label, view in views.items():
+        try:
+            answer = sched.misfit({a.name: a.profile for a in view.apps})
+        except Exception as exc:  # the scheduler's own bug
+            raise SchedulerCheckError(f"view {label!r}: misfit raised "
+                                      f"{exception_line(exc)}") from exc
+        if answer is not None and not isinstance(answer, str):
+            raise SchedulerCheckError(f"view {label!r}: misfit returned "
+                                      f"{type(answer).__name__}, not None or a str")
+        problem = contract.view_misfit(sched, view)
+        if problem is None:
+            left[label] = view
+        else:
+            why = why or f"view {label!r}: {problem}"
+    if required and not left:
+        raise SchedulerCheckError(f"it cannot run any of the synthetic views ({why})")
+    return left
+
+
 def check_scheduler(scheduler: str | type[Scheduler], **params: Any) -> list[str]:
     """Run every contract check on a registered name or a class (created with ``params``);
     the labels of the views checked (those of extreme values last, ``extreme-`` in their
@@ -208,9 +187,9 @@ def check_scheduler(scheduler: str | type[Scheduler], **params: Any) -> list[str
                                       f"{exception_line(exc)}") from exc
 
     try:
-        views = contract_views(cls.kinds)
+        views = _runnable(make(), contract_views(cls.kinds), required=True)
         _check_views(cls, make, views)
-        extremes = extreme_contract_views(cls.kinds)
+        extremes = _runnable(make(), extreme_contract_views(cls.kinds))
         _check_views(cls, make, extremes)
     except SchedulerCheckError as exc:
         raise SchedulerCheckError(f"scheduler {name!r}: {exc}") from exc.__cause__
