@@ -184,6 +184,22 @@ def test_cli_imports_and_refuses_overwrite_in_one_line(
     assert IMPORTERS["portend"] is import_portend
 
 
+def test_architectures_match_torchvisions_published_counts() -> None:
+    for key, params, gmacs in ((("EfficientNetB0", "ImageNet"), 5_288_548, 0.39),
+                               (("EfficientNetB7", "ImageNet"), 66_347_960, 37.75)):
+        net = ARCHITECTURES[key]
+        backbone = sum(b.params for b in net.blocks) + net.blocks[-1].exit_params
+        assert backbone == params  # torchvision's num_params (classifier included)
+        assert sum(b.macs for b in net.blocks) / 1e9 == pytest.approx(gmacs, rel=0.02)
+    r20 = ARCHITECTURES[("ResNet20", "CIFAR10")]
+    assert [b.shape for b in r20.blocks][:2] == [(16, 32, 32), (16, 32, 32)]
+    assert r20.blocks[4].shape == (32, 16, 16) and r20.blocks[-1].shape == (64, 8, 8)
+    # by hand: the stem conv 3->16 (3x3, bias) + BN, and a 16->16 basic block
+    assert r20.blocks[0].params == 3 * 16 * 9 + 16 + 2 * 16
+    assert r20.blocks[1].params == 2 * (16 * 16 * 9 + 16 + 2 * 16)
+    assert r20.blocks[0].exit_params == 16 * 10 + 10
+
+
 # ------------------------------------------------------------------ restricted unpickler
 class _RunsCode:
     def __init__(self, marker: Path) -> None:

@@ -70,8 +70,8 @@ def _row(ec: ExitCounts, t: float, exits: Sequence[int]) -> tuple[list[float], l
         own = correct / count if count else None
         acc.append(own)
         fin.append(max(own, a_last) if own is not None else None)
-        if leaving:
-            used += leaving / n * max(own, a_last)  # type: ignore[type-var]
+        if own is not None and leaving:  # frames leave only where the exit counted some
+            used += leaving / n * max(own, a_last)
     remaining = (n - cum) / n
     at_last = min(1.0, max(0.0, (a_last - used) / remaining)) if remaining > 0 else None
     left_by.append(1.0)

@@ -28,9 +28,9 @@ from sim.importers.safe_pickle import load_pickle
 from sim.importers.source import ImportDataError, SourceFile, load_json
 from sim.messages import excerpt
 
-__all__ = ["CascadeRun", "ExitCounts", "MachineRun", "Serialisation", "discover_runs",
-           "read_cascade_runs", "read_exit_counts", "read_partitions", "read_serialisation",
-           "read_shapes"]
+__all__ = ["EXITS_DIR", "SHAPES_FILE", "CascadeRun", "ExitCounts", "MachineRun",
+           "Serialisation", "discover_runs", "median", "read_cascade_runs", "read_exit_counts",
+           "read_partitions", "read_serialisation", "read_shapes"]
 
 EXITS_DIR = "accuracy_exitrate"
 SHAPES_FILE = "intermediate_dict.pkl"
