@@ -188,7 +188,7 @@ def test_wrappers_name_the_missing_column(tmp_path):
     rows = [{k: v for k, v in r.items() if not k.startswith("latency")} for r in bandwidth_rows()]
     with pytest.raises(PlotError, match=r"no column 'latency_ms_mean_mean'; columns present: \["):
         throughput_latency_vs_bandwidth(rows, tmp_path, fmt=("png",))
-    with pytest.raises(PlotError, match=r"'budget' or 'latency_goal'.*columns present"):
+    with pytest.raises(PlotError, match=r"'budget' or 'latency_goal'.*parameter columns: \['network"):
         accuracy_vs_budget(rows, tmp_path, fmt=("png",))
     with pytest.raises(PlotError, match=r"no column 'early_exit_rate_mean'"):
         accuracy_exit_rate_vs_threshold(rows, tmp_path, x=BANDWIDTH, fmt=("png",))

@@ -22,7 +22,8 @@ KIND_HELP = {
     "bars": "overall metrics and energy, one bar per scheduler (metrics.json)",
     "fidelity": "relative error per app of frame rate and latency, with the goals "
                 "(fidelity.csv)",
-    "sweep": "every metric against the one swept parameter (sweep.csv)",
+    "sweep": "metrics against a swept field, one line per scheduler (and per --hue value) "
+             "(sweep.csv)",
     "accuracy_vs_fps": "NestDNN: accuracy vs frame rate, one point per alpha (sweep.csv)",
     "throughput_latency_vs_bandwidth": "SPINN: frame rate and latency vs bandwidth (sweep.csv)",
     "accuracy_exit_rate_vs_threshold": "SPINN: accuracy and early-exit rate vs exit threshold "
@@ -44,8 +45,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
                 raise PlotError(f"--width: expected single, double or inches, got "
                                 f"{args.width[:40]!r}") from None
         paths = draw(args.dir, args.kind or None, tuple(args.formats or FORMATS),
-                     style=args.style, width=width)
-        skipped = {} if args.kind else {k: w for k, w in applicable(args.dir).items() if w}
+                     style=args.style, width=width, x=args.x, hue=args.hue, ys=args.y)
+        chosen = args.kind or args.x or args.hue or args.y
+        skipped = {} if chosen else {k: w for k, w in applicable(args.dir).items() if w}
     except PlotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -82,5 +84,14 @@ def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--style", action="append", default=None,
                    help="a matplotlib style file or name layered over ours (repeatable; the "
                         "last wins); PDFs embed TrueType (Type 42) fonts unless it says else")
+    p.add_argument("--x", metavar="FIELD",
+                   help="sweep folder: the swept field on the x axis (a column of sweep.csv, "
+                        "e.g. network.bandwidth_mbps; a trace is labelled by its file name)")
+    p.add_argument("--hue", metavar="FIELD",
+                   help="sweep folder: a second swept field, one line per value (default: the "
+                        "one other field that varies)")
+    p.add_argument("--y", action="append", metavar="METRIC",
+                   help="sweep folder: a metric to plot (repeatable; default: the headline "
+                        "metrics), e.g. accuracy_in_time")
     p.set_defaults(func=cmd_plot)
     return p

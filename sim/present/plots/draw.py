@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -95,10 +96,11 @@ def applicable(folder: str | Path) -> dict[str, str | None]:
 
 
 def _draw_kind(kind: str, folder: Path, out: Path, colors: Mapping[str, str],
-               fmt: Sequence[str]) -> list[Path]:
+               fmt: Sequence[str], axes: Mapping[str, Any]) -> list[Path]:
     if kind in SWEEP_SPECS:
         rows = read_sweep(folder)
-        return sweep_curve(rows, out=out, colors=colors, fmt=fmt, **SWEEP_SPECS[kind](rows))
+        spec = SWEEP_SPECS[kind](rows, **axes) if kind == "sweep" else SWEEP_SPECS[kind](rows)
+        return sweep_curve(rows, out=out, colors=colors, fmt=fmt, **spec)
     if kind == "timeline":
         if (folder / layout.METRICS).is_file():
             return timeline(folder, out, colors=colors, fmt=fmt)
@@ -111,16 +113,27 @@ def _draw_kind(kind: str, folder: Path, out: Path, colors: Mapping[str, str],
 
 def draw(folder: str | Path, kinds: Iterable[str] | None = None,
          fmt: Sequence[str] = FORMATS, *, style: Style | Sequence[Style] | None = None,
-         width: str | float | None = None) -> list[Path]:
+         width: str | float | None = None, x: str | None = None, hue: str | None = None,
+         ys: Sequence[str] | None = None) -> list[Path]:
     """Draw the figures a folder supports (``kinds``, or every one that applies) into
     ``<folder>/plots/``; returns the files written. A requested kind that does not apply
     is a PlotError saying why; so is a ``plots`` that is a link (nothing is written
-    outside the folder). ``style`` and ``width``: as :func:`figure_style` takes them."""
+    outside the folder). ``style`` and ``width``: as :func:`figure_style` takes them.
+    ``x``, ``hue`` and ``ys`` choose the sweep figure's axis, lines and metrics (a sweep
+    folder only; with any of them, the sweep figure alone is drawn unless ``kinds`` say
+    more)."""
     if style is not None or width is not None:
         with figure_style(style, width):
-            return draw(folder, kinds, fmt)
+            return draw(folder, kinds, fmt, x=x, hue=hue, ys=ys)
     folder = Path(folder)
     fmt = check_formats(fmt)
+    axes = {k: v for k, v in (("x", x), ("hue", hue), ("ys", list(ys or []) or None))
+            if v is not None}
+    if axes:
+        if not (folder / layout.SWEEP_CSV).is_file():
+            raise PlotError(f"--x/--hue/--y: {folder} is not a sweep folder (no sweep.csv)")
+        kinds = kinds or ["sweep"]
+        SWEEP_SPECS["sweep"](read_sweep(folder), **axes)  # a bad field: its own error
     fits = applicable(folder)
     if not fits:
         raise PlotError(f"{folder}: nothing to plot: expected " + "; or ".join(FACETS.values()))
@@ -130,11 +143,11 @@ def draw(folder: str | Path, kinds: Iterable[str] | None = None,
             raise PlotError(f"unknown plot kind {kind!r}; kinds: {list(KINDS)}")
         if kind not in fits:
             raise PlotError(f"{kind}: {folder} is not {FACETS[KIND_FACET[kind]]}")
-        if fits[kind] is not None:
+        if fits[kind] is not None and not (kind == "sweep" and axes):
             raise PlotError(f"{kind}: {fits[kind]}")
     colors = folder_colors(folder)
     out = _plots_folder(folder)
-    return [p for kind in wanted for p in _draw_kind(kind, folder, out, colors, fmt)]
+    return [p for kind in wanted for p in _draw_kind(kind, folder, out, colors, fmt, axes)]
 
 
 def _plots_folder(folder: Path) -> Path:

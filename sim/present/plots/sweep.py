@@ -3,6 +3,7 @@ the paper-style figures built on it."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -37,7 +38,9 @@ def metric_label(metric: str) -> str:
     return f"{metric} ({unit})"
 
 
-def _param_label(path: str) -> str:
+def _param_label(path: str, rows: Sequence[Mapping[str, Any]] = ()) -> str:
+    if rows and not _numeric(rows, path):
+        return path.split(".")[-1].replace("_mbps", "") + (" trace" if "bandwidth" in path or "load" in path else "")
     last = path.split(".")[-1] if not path.endswith(".value") else path.split(".")[-2]
     low = path.lower()
     if "bandwidth" in low:
@@ -57,7 +60,8 @@ def sweep_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _params(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """Columns that are swept parameters: neither the scheduler nor a metric statistic."""
-    return [c for c in sweep_columns(rows) if c != "scheduler" and not c.endswith(("_mean", "_ci95"))]
+    return [c for c in sweep_columns(rows)
+            if c not in ("scheduler", "seeds") and not c.endswith(("_mean", "_ci95"))]
 
 
 def _param_column(rows: Sequence[Mapping[str, Any]], keywords: Sequence[str]) -> str:
@@ -67,29 +71,90 @@ def _param_column(rows: Sequence[Mapping[str, Any]], keywords: Sequence[str]) ->
         return hits[0] if len(hits) == 1 else varying[0]
     what = " or ".join(repr(k) for k in keywords)
     if not hits:
-        raise PlotError(f"sweep: no parameter column naming {what}; columns present: "
-                        f"{sweep_columns(rows)}")
+        raise PlotError(f"sweep: no parameter column naming {what}; parameter columns: "
+                        f"{_params(rows)}")
     raise PlotError(f"sweep: several parameter columns name {what}: {hits}; pass x=")
 
 
-def _curve(ax: Axes, rows: list[Mapping[str, Any]], x: str, y: str, color: str, label: str,
-           marker_only: bool, annotate: str | None) -> None:
-    """One scheduler: mean line with a ±ci95 band, or a marker when it has one x value."""
-    pts = sorted((cell_number(r.get(x), x), cell_number(r.get(f"{y}_mean"), f"{y}_mean"),
+def value_label(cell: Any) -> str:
+    """A swept value as a legend or tick names it: a trace spec (JSON text in sweep.csv) by its
+    file's name or its kind and value, a number as written, anything else as text."""
+    text = "" if cell is None else str(cell)
+    if text.startswith("{"):
+        try:
+            spec = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(spec, dict):
+            if spec.get("path"):
+                return Path(str(spec["path"])).name
+            shown = {k: v for k, v in spec.items() if k != "kind"}
+            return f"{spec.get('kind', 'trace')} {json.dumps(shown, separators=(',', ':'))}"
+    return text
+
+
+def _numeric(rows: Sequence[Mapping[str, Any]], x: str) -> bool:
+    """True when every cell of column ``x`` is a number (else x is drawn as categories)."""
+    try:
+        for r in rows:
+            cell = r.get(x)
+            if cell not in (None, "", "None", "null"):
+                float(cell)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def x_positions(rows: Sequence[Mapping[str, Any]], x: str) -> tuple[dict[str, float], list[str]]:
+    """Each x cell's position on the axis, and the tick labels when x is categorical (a
+    trace, a device name): categories keep their order of first appearance."""
+    cells = list(dict.fromkeys(str(r.get(x)) for r in rows))
+    if _numeric(rows, x):
+        return {c: cell_number(c, x) for c in cells}, []
+    return {c: float(i) for i, c in enumerate(cells)}, [value_label(c) for c in cells]
+
+
+LINESTYLES = ("-", "--", ":", "-.")
+HUE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _curve(ax: Axes, rows: list[Mapping[str, Any]], x: str, y: str, where: Mapping[str, float],
+           style: Mapping[str, Any], label: str, marker_only: bool, annotate: str | None) -> None:
+    """One line: mean with a ±ci95 band, or markers with error bars when it has one x value
+    or x is categorical."""
+    pts = sorted((where[str(r.get(x))], cell_number(r.get(f"{y}_mean"), f"{y}_mean"),
                   cell_number(r.get(f"{y}_ci95"), f"{y}_ci95"), _x_ci(r, x),
                   str(r.get(annotate, "")) if annotate else "") for r in rows)
     xs, ys, ci, xci = (np.array([p[i] for p in pts]) for i in range(4))
-    if marker_only or len(set(xs.tolist())) == 1:
-        ax.errorbar(xs, ys, yerr=np.nan_to_num(ci), xerr=np.nan_to_num(xci), fmt="*", ms=11,
-                    color=color, capsize=3, label=label)
+    if marker_only or len(set(xs.tolist())) == 1 or style.get("categorical"):
+        ax.errorbar(xs, ys, yerr=np.nan_to_num(ci), xerr=np.nan_to_num(xci),
+                    fmt=style["marker"], ms=7, color=style["color"], capsize=3, label=label,
+                    linestyle="none")
         return
-    ax.plot(xs, ys, marker="o", ms=4, color=color, lw=1.6, label=label)
-    ax.fill_between(xs, ys - ci, ys + ci, color=color, alpha=0.2, lw=0)
+    ax.plot(xs, ys, marker=style["marker"], ms=4, color=style["color"], lw=1.6,
+            linestyle=style["linestyle"], label=label)
+    ax.fill_between(xs, ys - ci, ys + ci, color=style["color"], alpha=0.2, lw=0)
     if np.isfinite(xci).any():
-        ax.errorbar(xs, ys, xerr=np.nan_to_num(xci), fmt="none", color=color, alpha=0.5)
-    for xv, yv, *_, text in pts:
-        if text and math.isfinite(xv) and math.isfinite(yv):
-            ax.annotate(text, (xv, yv), xytext=(3, 3), textcoords="offset points", fontsize=7)
+        ax.errorbar(xs, ys, xerr=np.nan_to_num(xci), fmt="none", color=style["color"], alpha=0.5)
+    if annotate:
+        _annotate(ax, pts)
+
+
+def _annotate(ax: Axes, pts: Sequence[tuple[float, float, float, float, str]]) -> None:
+    """Label points without overprinting: a label is skipped when it would land within a few
+    points of one already written (the line's ends are always labelled)."""
+    placed: list[tuple[float, float]] = []
+    to_px = ax.transData.transform
+    for i, (xv, yv, *_, text) in enumerate(pts):
+        if not (text and math.isfinite(xv) and math.isfinite(yv)):
+            continue
+        px, py = to_px((xv, yv))
+        end = i in (0, len(pts) - 1)
+        if not end and any(abs(px - qx) < 18 and abs(py - qy) < 10 for qx, qy in placed):
+            continue
+        placed.append((px, py))
+        ax.annotate(text, (xv, yv), xytext=(4, 4 if i % 2 else -9), textcoords="offset points",
+                    fontsize=7)
 
 
 def _x_ci(row: Mapping[str, Any], x: str) -> float:
@@ -99,57 +164,119 @@ def _x_ci(row: Mapping[str, Any], x: str) -> float:
     return cell_number(row.get(x[: -len("_mean")] + "_ci95"), x)
 
 
+def _groups(rows: Sequence[Mapping[str, Any]], hue: str | None
+            ) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
+    """(scheduler, hue value) -> its rows, in order of first appearance."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        key = (str(r["scheduler"]), value_label(r.get(hue)) if hue else "")
+        groups.setdefault(key, []).append(r)
+    return groups
+
+
 @styled
 def sweep_curve(rows: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], out: str | Path,
                 name: str, xlabel: str, ylabels: Sequence[str], *,
                 colors: Mapping[str, str] | None = None, markers_only: Iterable[str] = (),
-                annotate: str | None = None, title: str | None = None,
+                annotate: str | None = None, title: str | None = None, hue: str | None = None,
                 fmt: Sequence[str] = FORMATS) -> list[Path]:
-    """One panel per metric in ``ys``: per scheduler, ``<metric>_mean`` against column ``x``
-    with a shaded ±``<metric>_ci95`` band; a scheduler with a single x value (or named in
-    ``markers_only``) is drawn as its own marker. ``annotate`` labels points by a column."""
+    """One panel per metric in ``ys``: per scheduler (and per value of column ``hue``: one
+    line per device or condition, never joined across them), ``<metric>_mean`` against
+    column ``x`` with a shaded ±``<metric>_ci95`` band. The colour names the scheduler, the
+    line style and marker the hue value. A scheduler with a single x value (or named in
+    ``markers_only``) is drawn as markers; a categorical x (a trace, a device) as markers
+    with error bars at one tick per category. ``annotate`` labels points by a column."""
     rows = list(rows)
     ys, ylabels = list(ys), list(ylabels)
     if not ys or len(ys) != len(ylabels):
         raise PlotError(f"sweep: {len(ys)} metrics but {len(ylabels)} axis labels")
     columns = sweep_columns(rows)
     need_columns(columns, ["scheduler", x, *(f"{y}_mean" for y in ys)], "sweep")
-    if annotate is not None:
-        need_columns(columns, [annotate], "sweep")
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(str(r["scheduler"]), []).append(r)
-    colors = colors or scheduler_colors(groups)
+    for extra in (annotate, hue):
+        if extra is not None:
+            need_columns(columns, [extra], "sweep")
+    where, ticks = x_positions(rows, x)
+    groups = _groups(rows, hue)
+    colors = colors or scheduler_colors({s for s, _ in groups})
+    hues = list(dict.fromkeys(h for _, h in groups))
     only = set(markers_only)
-    fig, axes = plt.subplots(1, len(ys), squeeze=False, layout="constrained",
-                             figsize=(4.3 * len(ys), 3.6))
+    ncols = min(len(ys), 3)
+    nrows = math.ceil(len(ys) / ncols)
+    fig, grid = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
+                             figsize=(4.3 * ncols, 3.2 * nrows + 0.4))
+    for ax in grid.flat[len(ys):]:
+        ax.set_visible(False)
+    axes = grid.reshape(1, -1)
+    dodge = 0.3 / max(len(groups), 1) if ticks else 0.0  # categories: side by side, not on top
     for ax, y, ylabel in zip(axes[0], ys, ylabels):
-        for label, group in groups.items():
-            _curve(ax, group, x, y, colors.get(label, FALLBACK), label, label in only, annotate)
+        for g, ((sched, hv), group) in enumerate(groups.items()):
+            k = hues.index(hv)
+            shift = dodge * (g - (len(groups) - 1) / 2)
+            at = {c: v + shift for c, v in where.items()}
+            style = {"color": colors.get(sched, FALLBACK), "categorical": bool(ticks),
+                     "linestyle": LINESTYLES[k % len(LINESTYLES)],
+                     "marker": HUE_MARKERS[k % len(HUE_MARKERS)] if hue else "o"}
+            label = f"{sched}, {hv}" if hue else sched
+            _curve(ax, group, x, y, at, style, label, sched in only, annotate)
+        if ticks:
+            ax.set_xticks(range(len(ticks)), ticks, rotation=20 if len(ticks) > 3 else 0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if len(ys) > 1 or not title:
             ax.set_title(f"{ylabel.split(' (')[0]} vs {xlabel.split(' (')[0]}")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5))
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
     if title:
         fig.suptitle(title)
     return save_figure(fig, Path(out), name, fmt)
 
 
-def _spec_sweep(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    varying = [c for c in _params(rows) if len({r.get(c) for r in rows}) > 1]
-    if len(varying) != 1:
-        raise PlotError(f"sweep: {len(varying)} parameter columns vary ({varying}); the "
-                        "generic curve needs exactly one (call sweep_curve with x=)")
+def _varying(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Parameter columns that take more than one value."""
+    return [c for c in _params(rows) if len({str(r.get(c)) for r in rows}) > 1]
+
+
+def _hue_for(rows: Sequence[Mapping[str, Any]], x: str, hue: str | None) -> str | None:
+    """The column that splits the lines besides the scheduler: ``hue`` when given, else the
+    one other varying parameter (a device, a trace), else None; several: PlotError."""
+    if hue is not None:
+        return hue
+    others = [c for c in _varying(rows) if c != x]
+    if len(others) > 1:
+        raise PlotError(f"sweep: {len(others) + 1} parameter columns vary ({[x, *others]}); "
+                        "choose the x axis and the lines: --x FIELD --hue FIELD")
+    return others[0] if others else None
+
+
+def _spec_sweep(rows: Sequence[Mapping[str, Any]], x: str | None = None,
+                hue: str | None = None, ys: Sequence[str] | None = None) -> dict[str, Any]:
+    varying = _varying(rows)
+    if x is None:
+        numeric = [c for c in varying if _numeric(rows, c)]
+        if len(varying) == 1 or (len(varying) == 2 and len(numeric) == 1):
+            x = numeric[0] if numeric else varying[0]
+        else:
+            raise PlotError(f"sweep: {len(varying)} parameter columns vary ({varying}); choose "
+                            "the x axis (and the lines): mvsched plot DIR --x FIELD "
+                            "[--hue FIELD]")
     columns = sweep_columns(rows)
-    ys = [m for m in SWEEP_METRICS if f"{m}_mean" in columns]
-    ys = ys or [c[: -len("_mean")] for c in columns if c.endswith("_mean")][:6]
+    if x not in columns:
+        raise PlotError(f"sweep: --x {x!r} is no column; parameter columns: {_params(rows)}")
+    if ys:
+        missing = [y for y in ys if f"{y}_mean" not in columns]
+        if missing:
+            metrics = [c[: -len("_mean")] for c in columns if c.endswith("_mean")]
+            raise PlotError(f"sweep: --y {missing[0]!r} is no metric of sweep.csv; metrics: "
+                            f"{metrics}")
+        ys = list(ys)
+    else:
+        ys = [m for m in SWEEP_METRICS if f"{m}_mean" in columns]
+        ys = ys or [c[: -len("_mean")] for c in columns if c.endswith("_mean")][:6]
     if not ys:
-        raise PlotError("sweep: no column ending in _mean (a metric's mean over seeds); "
-                        f"columns present: {columns}")
-    return {"x": varying[0], "ys": ys, "name": "sweep", "xlabel": _param_label(varying[0]),
-            "ylabels": [metric_label(y) for y in ys], "title": f"sweep of {varying[0]}"}
+        raise PlotError("sweep: no column ending in _mean (a metric's mean over seeds)")
+    return {"x": x, "ys": ys, "name": "sweep", "xlabel": _param_label(x, rows),
+            "ylabels": [metric_label(y) for y in ys], "title": f"sweep of {x}",
+            "hue": _hue_for(rows, x, hue)}
 
 
 def _spec_accuracy_vs_fps(rows: Sequence[Mapping[str, Any]], alpha: str | None = None,
@@ -165,8 +292,8 @@ def _spec_accuracy_vs_fps(rows: Sequence[Mapping[str, Any]], alpha: str | None =
 def _spec_bandwidth(rows: Sequence[Mapping[str, Any]], x: str | None = None) -> dict[str, Any]:
     x = x or _param_column(rows, ("bandwidth",))
     return {"x": x, "ys": ["fps", "latency_ms_mean"], "name": "throughput_latency_vs_bandwidth",
-            "xlabel": "bandwidth (Mbit/s)", "ylabels": ["throughput (fps)", "mean latency (ms)"],
-            "title": "throughput and latency vs bandwidth"}
+            "xlabel": "bandwidth (Mbit/s)" if _numeric(rows, x) else "bandwidth trace", "ylabels": ["throughput (fps)", "mean latency (ms)"],
+            "title": "throughput and latency vs bandwidth", "hue": _hue_for(rows, x, None)}
 
 
 def _spec_threshold(rows: Sequence[Mapping[str, Any]], x: str | None = None,
@@ -180,9 +307,10 @@ def _spec_threshold(rows: Sequence[Mapping[str, Any]], x: str | None = None,
 
 def _spec_budget(rows: Sequence[Mapping[str, Any]], x: str | None = None) -> dict[str, Any]:
     x = x or _param_column(rows, ("budget", "latency_goal"))
-    return {"x": x, "ys": ["accuracy"], "name": "accuracy_vs_budget",
-            "xlabel": "latency budget (ms)", "ylabels": ["accuracy (fraction correct)"],
-            "title": "accuracy vs latency budget"}
+    ys = [y for y in ("accuracy_in_time", "accuracy") if f"{y}_mean" in sweep_columns(rows)]
+    return {"x": x, "ys": ys, "name": "accuracy_vs_budget",
+            "xlabel": "latency budget (ms)", "ylabels": [metric_label(y) for y in ys],
+            "title": "accuracy vs latency budget", "hue": _hue_for(rows, x, None)}
 
 
 def accuracy_vs_fps(rows: Sequence[Mapping[str, Any]], out: str | Path, *,
