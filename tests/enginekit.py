@@ -49,4 +49,4 @@ def simulate(path: Path, scheduler: Scheduler) -> EngineResult:
 
 def frames(res: EngineResult, app: str) -> list[tuple[float, float]]:
     rec = res.apps[app].record
-    return [(round(a, 9), round(f, 9)) for a, f in zip(rec.arrival, rec.finish)]
+    return [(round(f.arrival_s, 9), round(f.finish_s, 9)) for f in rec.frames.rows()]

@@ -757,10 +757,10 @@ def facts_of(res: Any) -> RunFacts:
     sc = eng.inputs.scenario
     frames: list[tuple[str, str, float, float, int, float | None, float | None]] = []
     for name, app in eng.apps.items():
-        for f in app.record.frames:
-            frames.append((name, "done", f[0], 0.0, 1, f[1], f[7]))
-        for first, spacing, count, why in app.record.lost:
-            frames.append((name, why, first, spacing, count, None, None))
+        for f in app.record.frames.rows():
+            frames.append((name, "done", f.arrival_s, 0.0, 1, f.finish_s, f.goal_ms))
+        for run in app.record.lost.rows():
+            frames.append((name, run.why, run.first_s, run.spacing_s, run.count, None, None))
     return RunFacts(res.label, eng.duration_s, sc.metrics.timing,
                     {a.name: a.fps for a in sc.apps}, intervals_of(eng.inputs.events,
                                                                    eng.duration_s),

@@ -160,7 +160,7 @@ def _frames(tmp_path: Path, seed: int, threshold: float = 0.5) -> list[Any]:
                                   "events": [{"t": 0, "action": "launch", "app": "a"}]},
                        {"agg": _profile()})
     res = simulate(path, DeviceOnly(threshold=threshold))
-    return res.apps["a"].record.rows()
+    return list(res.apps["a"].record.frames.rows())
 
 
 def test_engine_frames_converge_to_the_table_and_repeat_per_seed(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_latest_frame_semantics_drop_the_older_waiting_frames(tmp_path):
     assert frames(res, "a") == [(0.0, 0.25), (0.2, 0.5), (0.5, 0.75), (0.7, 1.0)]
     rec = res.apps["a"].record
     assert rec.arrived == 10  # t = 0.0 .. 0.9
-    assert rec.arrived == len(rec.finish) + rec.dropped
+    assert rec.arrived == len(rec.frames) + rec.dropped
 
 
 def test_queue_length_two_keeps_the_two_newest_fifo(tmp_path):

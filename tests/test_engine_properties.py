@@ -62,11 +62,12 @@ def test_conservation_capacity_memory_and_time(tmp_path, world):
     # frames in = processed + dropped, per app
     for app in res.apps.values():
         rec = app.record
-        assert rec.arrived == len(rec.finish) + rec.dropped
+        assert rec.arrived == len(rec.frames) + rec.dropped
+        arrival, finish = rec.frames.column("arrival_s"), rec.frames.column("finish_s")
         # time never goes backwards; each frame finishes after it arrived
-        assert all(f >= a - 1e-12 for a, f in zip(rec.arrival, rec.finish))
-        assert all(b >= a for a, b in zip(rec.finish, rec.finish[1:]))
-        assert all(b > a for a, b in zip(rec.arrival, rec.arrival[1:]))
+        assert all(f >= a - 1e-12 for a, f in zip(arrival, finish))
+        assert all(b >= a for a, b in zip(finish, finish[1:]))
+        assert all(b > a for a, b in zip(arrival, arrival[1:]))
     # capacity never exceeded: compute given <= compute available while busy
     available = 6.0 - load.integral(0.0, 6.0)
     assert sum(res.work_done.values()) <= available + 1e-9
@@ -82,5 +83,5 @@ def test_processed_frames_use_only_planned_variants(tmp_path):
         "duration_s": 3, "apps": [{"name": "a", "family": "n", "fps": 30}],
         "events": [{"t": 0, "action": "launch", "app": "a"}]}, {"n": PROF})
     res = simulate(path, FixedScheduler({"a": ("d1", 1.0)}))
-    assert set(res.apps["a"].record.variant) == {"d1"}
-    assert len(res.apps["a"].record.finish) == 90  # 15 ms per frame: every frame processed
+    assert set(res.apps["a"].record.frames.column("variant")) == {"d1"}
+    assert len(res.apps["a"].record.frames) == 90  # 15 ms per frame: every frame processed

@@ -143,7 +143,7 @@ def test_default_and_explicit_one_core_are_bit_identical(tmp_path):
         path = _scenario(tmp_path, cores, bg={"kind": "step", "steps": [[0, 0], [0.7, 0.5]]})
         res = simulate(path, FixedScheduler(sched))
         out.append((json.dumps(compute_metrics(res), sort_keys=True),
-                    [res.apps[n].record.frames for n in "abc"]))
+                    [list(res.apps[n].record.frames.rows()) for n in "abc"]))
     assert out[0] == out[1]
 
 

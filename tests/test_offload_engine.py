@@ -14,7 +14,7 @@ from sim.traces import Trace
 
 
 def _rows(res, app="a"):
-    return res.apps[app].record.rows()
+    return list(res.apps[app].record.frames.rows())
 
 
 def _ms(row) -> float:

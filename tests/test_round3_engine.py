@@ -87,7 +87,8 @@ def test_a_timeout_lifts_the_server_estimate_so_answers_come_back(tmp_path: Path
     # profiled work: the slowdown is at least 11/3.
     assert rec.timeouts == 1
     assert seen == [pytest.approx(11 / 3, rel=1e-9)]
-    done = [(round(a, 9), round(f - a, 6)) for a, f, *_ in rec.frames]
+    done = [(round(f.arrival_s, 9), round(f.finish_s - f.arrival_s, 6))
+            for f in rec.frames.rows()]
     assert done[:10] == [(round(0.1 * k, 9), 0.008) for k in range(10)]
     # with 11/3 the deadline is 2 x (3 + 2 + 11) = 32 ms > 20 ms: every later frame is answered
     late = [d for d in done if d[0] >= 2.05]
@@ -147,7 +148,7 @@ def test_each_frame_keeps_the_goal_in_force_when_it_arrived(tmp_path: Path) -> N
                    {"t": 1.2, "action": "goal", "app": "a", "value": 20}],
     }, {"f": prof})
     res = simulate(path, FixedScheduler({"a": ("v", 1.0)}))
-    goals = {round(a, 6): g for a, _f, _c, _v, _e, _o, _b, g in res.apps["a"].record.frames}
+    goals = {round(f.arrival_s, 6): f.goal_ms for f in res.apps["a"].record.frames.rows()}
     # the frame of t = 1.0 runs 1.0 .. 1.05, across the change at 1.02: it keeps 100 ms; the
     # frame of t = 1.2 arrives at the instant of the second change and gets it
     assert goals[1.0] == 100 and goals[1.1] == 30 and goals[1.2] == 20 and goals[1.4] == 20
@@ -170,7 +171,8 @@ def test_ties_fall_the_same_way_at_any_time_scale(tmp_path: Path, fps: float,
             "events": [{"t": launch, "action": "launch", "app": "a"},
                        {"t": launch + 3, "action": "exit", "app": "a"}]}, {"f": prof})
         rec = simulate(path, FixedScheduler({"a": ("v", 1.0)})).apps["a"].record
-        runs.append(([round(a - launch, 6) for a in rec.arrival], rec.dropped, rec.arrived))
+        arrival = rec.frames.column("arrival_s")
+        runs.append(([round(a - launch, 6) for a in arrival], rec.dropped, rec.arrived))
     assert all(r == runs[0] for r in runs[1:]), runs
     done, dropped, arrived = runs[0]
     assert arrived == len(done) + dropped
@@ -182,7 +184,7 @@ def test_ties_fall_the_same_way_at_any_time_scale(tmp_path: Path, fps: float,
 
 
 def test_forget_from_uncounts_lost_frames_at_or_after_the_end() -> None:
-    from sim.engine.records import AppRecord
+    from sim.engine.records import AppRecord, LostRun
     rec = AppRecord("a")
     rec.arrived = 9
     rec.drop(0.1, 0.1, 3)           # 0.1, 0.2, 0.3
@@ -190,7 +192,8 @@ def test_forget_from_uncounts_lost_frames_at_or_after_the_end() -> None:
     rec.drop(1.0, 0.0, 1, "failed")
     rec.drop(1.2, 0.0, 1)
     rec.forget_from(1.0 - 1e-11)
-    assert rec.lost == [(0.1, 0.1, 3, "dropped"), (0.7, 0.1, 3, "dropped")]
+    assert list(rec.lost.rows()) == [LostRun(first_s=0.1, spacing_s=0.1, count=3, why="dropped"),
+                                LostRun(first_s=0.7, spacing_s=0.1, count=3, why="dropped")]
     assert (rec.dropped, rec.failed, rec.arrived) == (6, 0, 6)
 
 
@@ -208,8 +211,8 @@ def test_an_exit_and_a_launch_at_one_instant_count_the_frame_there_once(
                        {"t": t, "action": "exit", "app": "a"},
                        {"t": t, "action": "launch", "app": "a"}]}, {"f": prof})
         rec = simulate(path, FixedScheduler({"a": ("v", 1.0)})).apps["a"].record
-        done = [round(a - t, 6) for a in rec.arrival]
-        lost = [round(a - t, 6) for a, _why in rec.lost_rows()]
+        done = [round(a - t, 6) for a in rec.frames.column("arrival_s")]
+        lost = [round(f.arrival_s - t, 6) for f in rec.lost_frames()]
         # frames at t-1, t, t+1, t+2 (400 ms each; the end at t+2.3 cuts the last: dropped)
         assert done == [-1.0, 0.0, 1.0] and lost == [2.0]
         assert rec.arrived == 4

@@ -82,7 +82,7 @@ def _simulated(path: Path, split: str | None, threshold: float | None
     res = simulate(path, FixedScheduler(decide))
     rec = res.apps["a"].record
     assert rec.timeouts == 0 and rec.failed == 0
-    rows = rec.rows()
+    rows = list(rec.frames.rows())
     lat = [r.finish_s - r.arrival_s for r in rows if WARM_S <= r.arrival_s < DURATION_S - 2]
     done = [r for r in rows if WARM_S <= r.finish_s < DURATION_S - 1]
     return 1000.0 * float(np.mean(lat)), len(done) / (DURATION_S - 1 - WARM_S), views[0]
@@ -215,7 +215,7 @@ def test_an_impossible_energy_constraint_does_not_stop_a_run(tmp_path):
                             "objectives": [["energy_mj", "min"], ["accuracy", "max"]]}}],
     })
     res = simulate(path, Spinn(tolerance=0.0))
-    assert len(res.apps["a"].record.rows()) >= 40
+    assert len(res.apps["a"].record.frames) >= 40
 
 
 # -- degenerate estimates ------------------------------------------------------------------

@@ -171,8 +171,9 @@ def _parse(path: Path, name: str, spec: Any, sessions: list[AppSession],
                 continue
             if row[0] == "F":
                 arrival, start, finish = map(float, row[1:4])
-                rec.frames.append((arrival, finish, row[5] == "1", row[4], row[4], False, False,
-                                   goal))
+                rec.frames.append(arrival_s=arrival, finish_s=finish, correct=row[5] == "1",
+                                  variant=row[4], exit=row[4], offloaded=False, fallback=False,
+                                  goal_ms=goal)
                 cpu = float(row[6])
                 busy.append((start, finish))
                 open_frames += 1

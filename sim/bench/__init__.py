@@ -58,7 +58,7 @@ def bench_simulator(scenario: Path, scheduler: str = "agnostic", repeats: int = 
         t0 = time.perf_counter()
         res = sim.run()
         best = min(best, time.perf_counter() - t0)
-        processed = sum(len(a.record.finish) for a in res.apps.values())
+        processed = sum(len(a.record.frames) for a in res.apps.values())
         arrived = sum(a.record.arrived for a in res.apps.values())
     return {"scenario": str(scenario.name), "scheduler": scheduler, "seconds": best,
             "frames_processed": processed, "frames_arrived": arrived,

@@ -405,9 +405,10 @@ class AppRuntime:
             else:
                 arrival = self._cur_arrival
                 correct = route.correct[s] if route.samples else r < route.top1 * 1e9
-                self.record.frames.append((arrival, now, correct, route.variant,
-                                           route.exit_used[s], False, False,
-                                           self.goal_at(arrival)))
+                self.record.frames.append(
+                    arrival_s=arrival, finish_s=now, correct=correct, variant=route.variant,
+                    exit=route.exit_used[s], offloaded=False, fallback=False,
+                    goal_ms=self.goal_at(arrival))
                 cap = self._monitors.capacity_est * self.share
                 self._monitors.observe_local(self._est, now - job.started, job.work,
                                              now - arrival, job.work / (cap if cap > 1e-9 else 1e-9))
@@ -418,8 +419,10 @@ class AppRuntime:
             frame.state = "done"
             route, s = frame.route, frame.sample
             correct = route.fallback_correct[s] if route.samples else frame.bern
-            self.record.frames.append((frame.arrival, now, correct, route.variant,
-                                       route.fallback_exit[s], False, True, frame.goal_ms))
+            self.record.frames.append(
+                arrival_s=frame.arrival, finish_s=now, correct=correct, variant=route.variant,
+                exit=route.fallback_exit[s], offloaded=False, fallback=True,
+                goal_ms=frame.goal_ms)
         self._kick()
 
     def _offload(self, route: Route, r: int, s: int) -> None:
@@ -532,8 +535,9 @@ class AppRuntime:
         route, s = frame.route, frame.sample
         correct = route.correct[s] if route.samples else frame.bern
         self.ctx.monitors.observe_rtt(frame.at_server - frame.link_done + now - frame.served_at)
-        self.record.frames.append((frame.arrival, now, correct, route.variant,
-                                   route.exit_used[s], True, False, frame.goal_ms))
+        self.record.frames.append(
+            arrival_s=frame.arrival, finish_s=now, correct=correct, variant=route.variant,
+            exit=route.exit_used[s], offloaded=True, fallback=False, goal_ms=frame.goal_ms)
         if not self.ctx.pipelined:
             self._kick()
 

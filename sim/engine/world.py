@@ -391,4 +391,5 @@ class Simulation:
     def _record(self, app: str, variant: str, share: float, split: str | None,
                 threshold: float | None, reason: str) -> None:
         self.result.timeline.append(
-            Decision(self.env.now, app, variant, share, split, threshold, reason))
+            Decision(t_s=self.env.now, app=app, variant=variant, share=share, split=split,
+                     threshold=threshold, reason=reason))

@@ -138,11 +138,11 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
         rec = app.record
         if rec.arrived == 0 and rec.active_s == 0.0:
             continue
-        cols = list(zip(*rec.frames)) if rec.frames else [()] * 8
-        arrival = np.asarray(cols[0], dtype=np.float64)
-        lat = (np.asarray(cols[1], dtype=np.float64) - arrival) * 1000.0
-        correct = np.asarray(cols[2], dtype=bool)
-        goals = np.asarray(cols[7], dtype=np.float64)
+        frames = rec.frames
+        arrival = frames.column("arrival_s")
+        lat = (frames.column("finish_s") - arrival) * 1000.0
+        correct = frames.column("correct")
+        goals = frames.column("goal_ms")
         early = _early_exit_names(res, app.spec.family)
         mean, p95 = _latency_stats(lat)
         walls = [w for w, names in zip(res.decision_wall_s, res.decision_apps) if name in names]
@@ -160,9 +160,9 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
             "dropped": rec.dropped,
             "failed": rec.failed,
             "deadline_misses": int((lat > goals + 1e-9).sum()),
-            "offloaded": int(sum(cols[5])),
-            "early_exits": int(sum(1 for e in cols[4] if e in early)),
-            "fallbacks": int(sum(cols[6])),
+            "offloaded": int(frames.column("offloaded").sum()),
+            "early_exits": sum(1 for e in frames.column("exit") if e in early),
+            "fallbacks": int(frames.column("fallback").sum()),
             "timeouts": rec.timeouts,
             "sent_mb": _r(rec.sent_bytes / 1e6),
             "device_s": _r(device_s),
@@ -236,14 +236,15 @@ def frame_rows(res: EngineResult) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name, app in res.apps.items():
         mine: list[dict[str, Any]] = []
-        for f in app.record.rows():
+        for f in app.record.frames.rows():
             mine.append({"app": name, "arrival_s": f.arrival_s, "status": "done",
                          "finish_s": f.finish_s,
                          "latency_ms": (f.finish_s - f.arrival_s) * 1000.0,
                          "correct": f.correct, "variant": f.variant, "exit": f.exit,
                          "offloaded": f.offloaded, "fallback": f.fallback, "goal_ms": f.goal_ms})
-        for arrival, why in app.record.lost_rows():
-            mine.append({"app": name, "arrival_s": arrival, "status": why, "finish_s": None,
+        for lost in app.record.lost_frames():
+            mine.append({"app": name, "arrival_s": lost.arrival_s, "status": lost.why,
+                         "finish_s": None,
                          "latency_ms": None, "correct": None, "variant": None, "exit": None,
                          "offloaded": None, "fallback": None, "goal_ms": None})
         mine.sort(key=lambda r: float(r["arrival_s"]))
