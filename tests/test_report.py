@@ -265,3 +265,12 @@ def test_a_folder_of_runs_without_comparison_csv_is_a_comparison(compare_copy):
     metrics = json.loads((compare_copy / "seed-5" / "small" / "metrics.json").read_text())
     assert table_line(text, "small").startswith(
         f"| small | 5 | {metrics['overall']['accuracy']:.4g} |")
+
+
+def test_a_wide_html_table_scrolls_in_its_own_box_instead_of_being_cut():
+    from sim.present.report import Table
+
+    columns = tuple(f"metric_{i}" for i in range(60))
+    page = render([Table(columns, (tuple("1" for _ in columns),))], "html")
+    assert '<div class="wide"><table>' in page and "</table></div>" in page
+    assert ".wide{overflow-x:auto" in page

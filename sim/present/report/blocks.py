@@ -24,7 +24,9 @@ CSS = ("body{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em
        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
        "th,td{border:1px solid #ccc;padding:0.2em 0.5em;text-align:right}"
        "th:first-child,td:first-child{text-align:left}img{max-width:100%}"
-       "pre{background:#f6f6f6;padding:1em;overflow:auto}")
+       "pre{background:#f6f6f6;padding:1em;overflow:auto}"
+       ".wide{overflow-x:auto;max-width:100%}th{position:sticky;top:0;background:#fff}")
+"""a table wider than the page scrolls inside its own box instead of being cut off"""
 
 
 class ReportError(OneLineError):

@@ -78,7 +78,8 @@ def _html_block(block: Block) -> str:
         head = "".join(f"<th>{e(c)}</th>" for c in block.header)
         body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
                        for row in block.rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}'
+                f"</tbody></table></div>")
     if isinstance(block, Figure):
         return (f'<figure><img alt="{e(block.alt)}" src="{_data_uri(block.path)}">'
                 f"<figcaption>{e(block.alt)}</figcaption></figure>")
