@@ -1,5 +1,5 @@
 """Numbers outside their physical range (sim.config.limits.RANGES, sim.traces.MAX_VALUE,
-sim.schedulers.params.PARAM_RANGES) are one line naming the field and the range, at
+the schedulers' declared param_constraints) are one line naming the field and the range, at
 validation: each crash case below once was a traceback (IndexError, OverflowError,
 MemoryError, PulpError) or a hang. The bounds themselves are accepted and run, and
 scenarios/README.md lists every range the code holds."""
@@ -17,7 +17,8 @@ from synthetic import elastified_profile, make_profile, progressive_profile
 from sim.cli import main
 from sim.config.limits import RANGES, Range
 from sim.config.scenario import ScenarioError, load_scenario
-from sim.schedulers.params import PARAM_RANGES
+from sim.schedulers.constraints import Interval
+from sim.schedulers.registry import get_scheduler, list_schedulers
 
 ROOT = Path(__file__).resolve().parent.parent
 PROF = make_profile("n", [("d0", 1_000_000, 5.0, 0.6), ("d1", 2_000_000, 9.0, 0.7)])
@@ -190,7 +191,7 @@ def test_scheduler_parameters_outside_their_range(tmp_path, capsys, name, params
         assert f"parameter {key}: input should be a valid number" in err, err
         return
     assert err == (f"error: {path}: schedulers[0]: scheduler {name!r}: {key} must be in "
-                   f"{PARAM_RANGES[key]}, got {value!r}\n")
+                   f"{get_scheduler(name).param_constraints[key]}, got {value!r}\n")
 
 
 @pytest.mark.filterwarnings("ignore::sim.config.plausibility.PlausibilityWarning")
@@ -241,10 +242,15 @@ def test_the_readme_lists_each_range(key):
 
 def test_the_readme_lists_the_scheduler_parameter_ranges():
     text = _readme_ranges()
-    assert f"`share_step` {PARAM_RANGES['share_step']}" in text
+    share_step = get_scheduler("nestdnn-mintotal").param_constraints["share_step"]
+    assert f"`share_step` {share_step}" in text
     table = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
-    for key, r in PARAM_RANGES.items():
-        assert re.search(rf"\| `{key}` \|[^\n]*{re.escape(str(r))}", table), key
+    ranges = {(name, key): r for name in list_schedulers()
+              for key, r in get_scheduler(name).param_constraints.items()
+              if isinstance(r, Interval)}
+    assert len(ranges) >= 11
+    for (name, key), r in ranges.items():
+        assert re.search(rf"\| `{name}` \| `{key}` \|[^\n]*{re.escape(str(r))}", table), key
 
 
 def test_an_empty_label_is_refused_not_read_as_none(tmp_path, capsys):

@@ -210,7 +210,8 @@ def cmd_schedulers(args: argparse.Namespace) -> int:
         print(f"{name:22s} {doc[0] if doc else ''}")
         if args.verbose:
             for p in describe(cls):
-                print(f"    {p.name} ({p.type}, default {p.default!r}): {p.doc}")
+                must = f"; must be {p.allowed}" if p.allowed else ""
+                print(f"    {p.name} ({p.type}, default {p.default!r}{must}): {p.doc}")
     for problem in list_scheduler_problems():
         print(f"warning: {problem}", file=sys.stderr)
     return 0

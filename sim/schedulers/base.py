@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from sim.config.scenario import PowerSpec
 from sim.profile import Profile
+from sim.schedulers.constraints import Declaration
 
 __all__ = ["AppPlan", "AppView", "Plan", "Scheduler", "SpinnGoals", "SystemView"]
 
@@ -166,7 +167,10 @@ class Scheduler(ABC):
     needs_server: ClassVar[bool] = False
     """True when it offloads by design (the scenario must give a server and a network)"""
     param_docs: ClassVar[dict[str, str]] = {}
-    """``__init__`` parameter -> one-line doc with its constraints (sim.schedulers.params)"""
+    """``__init__`` parameter -> one-line doc of what it means (sim.schedulers.params)"""
+    param_constraints: ClassVar[Mapping[str, Declaration]] = {}
+    """``__init__`` parameter -> the values it accepts (:mod:`sim.schedulers.constraints`),
+    checked by ``create_scheduler`` and shown by ``mvsched schedulers -v``"""
     stateful: ClassVar[bool] = False
     """True when past decisions matter (a fixed deployment, a search in progress): the
     contract checks then use a fresh instance per view, and the same sequence of views must

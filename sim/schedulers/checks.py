@@ -3,7 +3,8 @@
 ``python -m sim.schedulers.checks my-name`` from a shell. The project's own contract tests
 run the same checks over every registered scheduler.
 
-The scheduler is created with its default parameters and asked to decide on synthetic views
+The scheduler is created with the parameters given (which its ``param_constraints`` must
+accept; its defaults when none are given) and asked to decide on synthetic views
 (for multi-capacity profiles: one app, six apps with ample memory, six with a random budget,
 tight memory, low capacity; for a scheduler that declares ``kinds``: each kind ample, tight
 and at low capacity), then on the ample views with extreme values
@@ -35,6 +36,7 @@ from sim.common.plugins import exception_line
 from sim.schedulers import contract
 from sim.schedulers.base import Plan, Scheduler, SystemView
 from sim.schedulers.check_views import KINDS, extreme_views, synthetic_view, view_of_kind
+from sim.schedulers.constraints import violation
 from sim.schedulers.registry import SchedulerError, get_scheduler, list_schedulers
 
 __all__ = ["SchedulerCheckError", "check_plan", "check_scheduler", "contract_views",
@@ -178,6 +180,11 @@ def check_scheduler(scheduler: str | type[Scheduler], **params: Any) -> list[str
     name = scheduler if isinstance(scheduler, str) else (cls.name or cls.__qualname__)
     if not (isinstance(cls, type) and issubclass(cls, Scheduler)):
         raise SchedulerCheckError(f"{name}: not a Scheduler subclass")
+
+    refused = violation(getattr(cls, "param_constraints", {}), params)
+    if refused:
+        raise SchedulerCheckError(f"scheduler {name!r}: cannot be created with {params}: "
+                                  f"{refused}")
 
     def make() -> Scheduler:
         try:

@@ -65,13 +65,14 @@ def get_scheduler(name: str) -> type[Scheduler]:
 
 
 def create_scheduler(name: str, **params: Any) -> Scheduler:
-    """Instantiate by name; unknown names and parameters are errors that say what is valid."""
+    """Instantiate by name; unknown names and parameters, values of the wrong type and values
+    their declared constraints refuse are errors that say what is valid."""
     cls = get_scheduler(name)
-    from sim.schedulers.params import unknown_param_message
+    from sim.schedulers.params import param_problem
 
-    unknown = unknown_param_message(name, cls, params)
-    if unknown:
-        raise SchedulerError(unknown)
+    problem = param_problem(name, cls, params)
+    if problem:
+        raise SchedulerError(problem)
     try:
         return cls(**params)
     except TypeError as exc:

@@ -22,13 +22,15 @@ progress per app) lives in the scheduler instance, one per run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from sim.config.limits import MAX_DURATION_S
 from sim.profile import Profile, Variant
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
-from sim.schedulers.params import PARAM_RANGES, check_param
+from sim.schedulers.constraints import Declaration, Interval
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["AdaptiveNet", "pool_entries"]
@@ -70,16 +72,20 @@ class AdaptiveNet(Scheduler):
     kinds: ClassVar[frozenset[str] | None] = frozenset({"elastified", "supernet"})
 
     param_docs: ClassVar[dict[str, str]] = {
-        'epsilon_ms': f"in {PARAM_RANGES['epsilon_ms']} (30 days): slack a more accurate subnet must leave under the goal before the app steps up (the artifact's 1 ms)",
-        'research_after_s': f"in {PARAM_RANGES['research_after_s']} (30 days): how long nothing may fit before the app searches its subnet space again",
-        'monitor_period_s': f"in {PARAM_RANGES['monitor_period_s']}: how often the latency monitor asks for a new decision",
+        'epsilon_ms': "slack a more accurate subnet must leave under the goal before the app steps up (the artifact's 1 ms)",
+        'research_after_s': "how long nothing may fit before the app searches its subnet space again",
+        'monitor_period_s': "how often the latency monitor asks for a new decision",
     }
+    param_constraints: ClassVar[Mapping[str, Declaration]] = {
+        "epsilon_ms": Interval(0, MAX_DURATION_S * 1000, unit="ms"),
+        "research_after_s": Interval(0, MAX_DURATION_S, unit="s"),
+        # under a millisecond is a hang (1e-300 s never advances the clock)
+        "monitor_period_s": Interval(1e-3, MAX_DURATION_S, unit="s"),
+    }
+    """times are at most the longest scenario (30 days)"""
 
     def __init__(self, epsilon_ms: float = 1.0, research_after_s: float = 5.0,
                  monitor_period_s: float = 1.0) -> None:
-        for name, value in (("epsilon_ms", epsilon_ms), ("research_after_s", research_after_s),
-                            ("monitor_period_s", monitor_period_s)):
-            check_param(name, value)
         self.epsilon_ms = float(epsilon_ms)
         self.research_after_s = float(research_after_s)
         self.monitor_period_s = float(monitor_period_s)

@@ -17,9 +17,12 @@ from typing import ClassVar
 from sim.profile import Profile, Variant
 from sim.schedulers.allocation import eviction_order, pause_notes
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
+from sim.schedulers.constraints import Declaration, Options, Text
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["Agnostic"]
+
+_CHOICES = ("largest", "smallest", "fastest")
 
 
 @register_scheduler("agnostic")
@@ -27,14 +30,13 @@ class Agnostic(Scheduler):
     """Fixed model per app, equal shares (1/K)."""
 
     param_docs: ClassVar[dict[str, str]] = {
-        'model': "'largest', 'smallest', 'fastest' or a variant id: the fixed model every app runs",
+        'model': "the fixed model every app runs: the largest, smallest or fastest, or a variant id",
+    }
+    param_constraints: ClassVar[Mapping[str, Declaration]] = {
+        "model": [Options(_CHOICES), Text("a variant id")],
     }
 
     def __init__(self, model: str = "largest") -> None:
-        if not isinstance(model, str) or not model:
-            raise ValueError(
-                f"model must be 'largest', 'smallest', 'fastest' or a variant id, got {model!r}"
-            )
         self.model = model
 
     def fixed_model(self, app: AppView) -> Variant:
@@ -57,7 +59,7 @@ class Agnostic(Scheduler):
             ) from None
 
     def misfit(self, profiles: Mapping[str, Profile]) -> str | None:
-        if self.model in ("largest", "smallest", "fastest"):
+        if self.model in _CHOICES:
             return None
         for app, profile in profiles.items():
             if not any(v.id == self.model for v in profile.variants):

@@ -27,8 +27,6 @@ class CloudOnly(Scheduler):
     }
 
     def __init__(self, local_fallback: bool = False) -> None:
-        if not isinstance(local_fallback, bool):
-            raise ValueError(f"local_fallback must be true or false, got {local_fallback!r}")
         self.local_fallback = local_fallback
 
     def decide(self, view: SystemView) -> Plan:

@@ -4,10 +4,12 @@ early exit runs) lets it use the exits on the device at a fixed confidence thres
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
+from sim.schedulers.constraints import Declaration, Interval
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["DeviceOnly"]
@@ -20,12 +22,13 @@ class DeviceOnly(Scheduler):
     kinds: ClassVar[frozenset[str] | None] = frozenset({"progressive"})
 
     param_docs: ClassVar[dict[str, str]] = {
-        'threshold': 'null (no early exit) or a confidence in [0, 1] at which a frame leaves at an early exit',
+        'threshold': 'the confidence at which a frame leaves at an early exit (null: no early exit)',
+    }
+    param_constraints: ClassVar[Mapping[str, Declaration]] = {
+        "threshold": [None, Interval(0, 1)],
     }
 
     def __init__(self, threshold: float | None = None) -> None:
-        if threshold is not None and not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
-            raise ValueError(f"threshold must be null or a number in [0, 1], got {threshold!r}")
         self.threshold = threshold
 
     def decide(self, view: SystemView) -> Plan:

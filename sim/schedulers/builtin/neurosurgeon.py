@@ -7,12 +7,14 @@ server), as a per-app partitioner would."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
 
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
+from sim.schedulers.constraints import Declaration, Options
 from sim.schedulers.offload_model import config_table, estimate
 from sim.schedulers.registry import register_scheduler
 
@@ -27,12 +29,13 @@ class Neurosurgeon(Scheduler):
     needs_server: ClassVar[bool] = True
 
     param_docs: ClassVar[dict[str, str]] = {
-        'objective': "'latency_ms' or 'energy_mj': what the single split point minimises",
+        'objective': "what the single split point minimises: latency or the device's energy",
+    }
+    param_constraints: ClassVar[Mapping[str, Declaration]] = {
+        "objective": Options({"latency_ms", "energy_mj"}),
     }
 
     def __init__(self, objective: str = "latency_ms") -> None:
-        if objective not in ("latency_ms", "energy_mj"):
-            raise ValueError(f"objective must be 'latency_ms' or 'energy_mj', got {objective!r}")
         self.objective = objective
 
     def decide(self, view: SystemView) -> Plan:

@@ -14,13 +14,14 @@ ratio; off by default, see nestdnn_problem). Apps that cannot run even at their 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from sim.schedulers.base import Plan, Scheduler, SystemView
 from sim.schedulers.builtin.nestdnn.exact import solve_exact, solve_ilp
 from sim.schedulers.builtin.nestdnn.greedy import Objective, solve_greedy
-from sim.schedulers.builtin.nestdnn.problem import build_problem, check_params, to_plan
-from sim.schedulers.params import PARAM_RANGES
+from sim.schedulers.builtin.nestdnn.problem import PARAM_CONSTRAINTS, build_problem, to_plan
+from sim.schedulers.constraints import Declaration, Options
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["NestDnnMinMax", "NestDnnMinTotal", "NestDnnScheduler"]
@@ -34,13 +35,15 @@ class NestDnnScheduler(Scheduler):
     objective: ClassVar[Objective] = "mintotal"
 
     param_docs: ClassVar[dict[str, str]] = {
-        'alpha': f"> 0: weight of a latency violation against an accuracy loss in each app's cost; in {PARAM_RANGES['alpha']}",
+        'alpha': "weight of a latency violation against an accuracy loss in each app's cost",
         'solver': "'exact' (dynamic programming), 'greedy' (the paper's heuristic) or 'ilp' (PuLP/CBC)",
-        'share_step': f"in {PARAM_RANGES['share_step']}: the compute-share grid the solver searches (at most 200 steps)",
-        'beta': f"in {PARAM_RANGES['beta']}: switching penalty weight, beta * load_s / horizon_s (0: the paper's rule)",
-        'horizon_s': f"in {PARAM_RANGES['horizon_s']}: the horizon the switching penalty spreads a model load over",
+        'share_step': "the compute-share grid the solver searches (at most 200 steps)",
+        'beta': "switching penalty weight, beta * load_s / horizon_s (0: the paper's rule)",
+        'horizon_s': "the horizon the switching penalty spreads a model load over",
         'observed_latency': "true: scale profiled latencies by the monitor's observed ratio",
     }
+    param_constraints: ClassVar[Mapping[str, Declaration]] = {
+        **PARAM_CONSTRAINTS, "solver": Options(_SOLVERS)}
 
     def __init__(
         self,
@@ -51,9 +54,6 @@ class NestDnnScheduler(Scheduler):
         horizon_s: float = 10.0,
         observed_latency: bool = False,
     ) -> None:
-        if solver not in _SOLVERS:
-            raise ValueError(f"solver must be one of {sorted(_SOLVERS)}, got {solver!r}")
-        check_params(alpha, share_step, beta, horizon_s)
         self.alpha = alpha
         self.solver = solver
         self.share_step = share_step
