@@ -10,7 +10,8 @@ import pytest
 from enginekit import write_world
 from synthetic import make_profile
 
-from sim.present.plots import PAUSED, _pause_reason, timeline
+from sim.present.plots import timeline
+from sim.present.plots.timelines import PAUSED, _pause_reason
 from sim.runner import run_scenario
 
 PROF = make_profile("n", [("d0", 1_000_000, 5.0, 0.6), ("d1", 2_000_000, 9.0, 0.7)])

@@ -18,8 +18,8 @@ key), to :func:`draw`, or around any single figure function::
 """
 
 from sim.present.plots.comparison import bars, cdf
-from sim.present.plots.draw import applicable, draw
-from sim.present.plots.fidelity import fidelity
+from sim.present.plots.drawing import applicable, draw
+from sim.present.plots.fidelity_bars import fidelity
 from sim.present.plots.figure import FORMATS, KINDS, PlotError, figure_style, scheduler_colors
 from sim.present.plots.folders import read_sweep, seed_means
 from sim.present.plots.sweep import (
@@ -29,7 +29,7 @@ from sim.present.plots.sweep import (
     sweep_curve,
     throughput_latency_vs_bandwidth,
 )
-from sim.present.plots.timeline import timeline
+from sim.present.plots.timelines import timeline
 
 __all__ = [
     "FORMATS", "KINDS", "PlotError", "accuracy_exit_rate_vs_threshold", "accuracy_vs_budget",

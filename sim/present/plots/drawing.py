@@ -17,7 +17,7 @@ from sim.results import layout
 matplotlib.use("Agg")
 
 from sim.present.plots.comparison import bars, cdf
-from sim.present.plots.fidelity import fidelity
+from sim.present.plots.fidelity_bars import fidelity
 from sim.present.plots.figure import (
     FORMATS,
     KINDS,
@@ -28,7 +28,7 @@ from sim.present.plots.figure import (
 )
 from sim.present.plots.folders import NO_FRAMES, folder_colors, need_columns, read_sweep, seed_means
 from sim.present.plots.sweep import SWEEP_SPECS, sweep_columns, sweep_curve
-from sim.present.plots.timeline import timeline
+from sim.present.plots.timelines import timeline
 
 # -- a folder -----------------------------------------------------------------------------
 FACETS = {

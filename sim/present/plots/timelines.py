@@ -83,6 +83,25 @@ def _pause_reason(reason: str, limit: int = 72) -> str:
     return why if len(why) <= limit else why[:limit - 3] + "..."
 
 
+def _pause_note(ax: Axes, own: Sequence[Mapping[str, str]], shown: int = 2) -> None:
+    """Why the app was paused, once per distinct reason with how often, in a box inside the
+    panel (a label at every pause would overprint the next one and run past the axis)."""
+    counts: dict[str, int] = {}
+    for r in own:
+        if _is_pause(r):
+            why = _pause_reason(r["reason"], limit=60)
+            counts[why] = counts.get(why, 0) + 1
+    if not counts:
+        return
+    lines = [f"{why} ({n}x)" if n > 1 else why for why, n in
+             sorted(counts.items(), key=lambda item: -item[1])[:shown]]
+    if len(counts) > shown:
+        lines.append(f"and {len(counts) - shown} other reasons (timeline.csv)")
+    ax.text(0.01, 0.03, "paused: " + "\n".join(lines), transform=ax.transAxes, fontsize=6.5,
+            color="0.2", va="bottom", ha="left", clip_on=True, zorder=5,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.8", "alpha": 0.85})
+
+
 def _variant_order(app: str, rows: list[dict[str, str]], inputs: RunInputs) -> list[str]:
     """What the app ran, in its profile's variant order (unknown ones after, as they appear)."""
     seen = list(dict.fromkeys(_category(r) for r in rows if r["app"] == app and r["variant"]))
@@ -101,13 +120,7 @@ def _app_panel(ax: Axes, app: str, rows: list[dict[str, str]], duration: float,
     index = {v: i for i, v in enumerate(order)}
     ys = [index.get(_category(r), math.nan) for r in own]
     ax.step(ts, ys + ys[-1:], where="post", color=color, lw=1.8)
-    last = ""
-    for r in own:
-        why = _pause_reason(r["reason"]) if _is_pause(r) else ""
-        if why and why != last:
-            ax.annotate(why, (cell_number(r["t_s"], "t_s"), index[PAUSED]), xytext=(3, 3),
-                        textcoords="offset points", fontsize=7, color="0.25")
-        last = why
+    _pause_note(ax, own)
     ax.set_yticks(range(len(order)), order)
     ax.set_ylim(-0.6, max(len(order), 1) - 0.1)
     split = " @split" if any(" @" in c for c in order) else ""
