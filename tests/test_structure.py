@@ -1,5 +1,7 @@
 """Architecture kept visible: no import cycles in sim/ and models/, sim/ never reaches models/ or
-torch, and every declared dependency is imported somewhere.
+torch, the layers import only downwards (schedulers never reach the engine, results,
+benchmarks, presentation or command line; presentation never reaches the engine; only the
+command lines import presentation), and every declared dependency is imported somewhere.
 
 Imports are read from the source with ``ast`` (module level, function level and
 ``TYPE_CHECKING`` blocks alike), so a cycle hidden inside a function still counts.
@@ -104,6 +106,81 @@ def test_sim_never_imports_models_or_torch():
            for name, line in _imported(module, path)
            if name.split(".")[0] in ("models", "torch", "torchvision")]
     assert not bad, "; ".join(bad)
+
+
+def _reached(graph: dict[str, set[str]], module: str) -> dict[str, list[str]]:
+    """Every module ``module`` imports, directly or through others: name -> the import chain
+    that gets there (``module`` first)."""
+    chains = {module: [module]}
+    todo = [module]
+    while todo:
+        here = todo.pop()
+        for nxt in sorted(graph.get(here, ())):
+            if nxt not in chains:
+                chains[nxt] = [*chains[here], nxt]
+                todo.append(nxt)
+    del chains[module]
+    return chains
+
+
+def _inside(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def _reaching(sources: tuple[str, ...], targets: tuple[str, ...]) -> list[str]:
+    """One line per module of ``sources`` that reaches a module of ``targets``, with the
+    chain of imports."""
+    graph = import_graph()
+    bad = []
+    for module in sorted(graph):
+        if not _inside(module, sources):
+            continue
+        for name, chain in sorted(_reached(graph, module).items()):
+            if _inside(name, targets):
+                bad.append(" -> ".join(chain))
+                break
+    return bad
+
+
+SCHEDULERS_NEVER_REACH = ("sim.engine", "sim.results", "sim.bench", "sim.present", "sim.cli",
+                          "sim.runner")
+"""What a scheduler must not import, directly or through another module: it sees a
+SystemView and returns a Plan, whatever runs it, keeps its results or shows them."""
+COMMAND_LINES = ("sim.cli", "models.cli")
+"""The command lines, the only importers of sim.present outside it: ``mvsched`` (sim.cli) and
+the model commands it loads as plug-ins (``mvsched train/profile/emulate``, models.cli)."""
+
+
+def test_the_layer_rules_see_an_import_through_another_module():
+    graph = {"a": {"b"}, "b": {"c"}, "c": set()}
+    assert _reached(graph, "a") == {"b": ["a", "b"], "c": ["a", "b", "c"]}
+    assert _inside("sim.cli.main", ("sim.cli",)) and not _inside("sim.client", ("sim.cli",))
+    assert _reaching(("sim.schedulers",), ("sim.schedulers.base",))  # contract imports base
+
+
+def test_schedulers_never_reach_the_engine_results_bench_present_or_cli():
+    bad = _reaching(("sim.schedulers",), SCHEDULERS_NEVER_REACH)
+    assert not bad, "; ".join(bad)
+
+
+def test_presentation_never_reaches_the_engine():
+    bad = _reaching(("sim.present",), ("sim.engine",))
+    assert not bad, "; ".join(bad)
+
+
+def test_only_the_command_lines_import_presentation():
+    bad = [f"{MODULES[module].relative_to(ROOT)}:{line}: imports {name}"
+           for module in sorted(MODULES)
+           if not _inside(module, ("sim.present", *COMMAND_LINES))
+           for name, line in _imported(module, MODULES[module])
+           if _inside(name, ("sim.present",))]
+    assert not bad, "; ".join(bad)
+
+
+def test_the_engine_and_the_checks_share_one_plan_contract():
+    graph = import_graph()
+    for user in ("sim.engine.world", "sim.schedulers.checks", "sim.runner"):
+        assert "sim.schedulers.contract" in graph[user], user
 
 
 def _requirement_name(req: str) -> str:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import simpy
-
-from sim.present.table import format_table
 
 __all__ = ["bench_simpy_timeouts", "bench_simulator", "run_bench"]
 
@@ -87,12 +86,22 @@ def bench_run_decisions(scenario: Path, scheduler: str) -> dict[str, Any]:
             "max_apps": max(len(a) for a in res.decision_apps)}
 
 
-def _print_table(rows: list[dict[str, Any]], keys: list[str]) -> None:
-    print(format_table(rows, keys))
+Table = Callable[[list[dict[str, Any]], Sequence[str]], str]
+"""How rows print as a table (the command line passes ``sim.present.table.format_table``)."""
 
 
-def run_bench(quick: bool = False, scenario: str | None = None) -> dict[str, Any]:
-    """Run every benchmark, print readable tables, return everything as a dict."""
+def _rows_text(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
+    return "\n".join(", ".join(f"{k}={row.get(k)}" for k in keys) for row in rows)
+
+
+def run_bench(quick: bool = False, scenario: str | None = None,
+              table: Table = _rows_text) -> dict[str, Any]:
+    """Run every benchmark, print readable tables (drawn by ``table``; by default one line
+    per row), return everything as a dict."""
+
+    def _print_table(rows: list[dict[str, Any]], keys: list[str]) -> None:
+        print(table(rows, keys))
+
     from sim.bench.decisions import bench_decisions
 
     runs = [(Path(scenario), "agnostic")] if scenario else [(SCENARIOS / f, s) for f, s in ENGINE_RUNS]

@@ -220,7 +220,7 @@ def cmd_schedulers(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import run_bench
 
-    report = run_bench(quick=args.quick, scenario=args.scenario)
+    report = run_bench(quick=args.quick, scenario=args.scenario, table=format_table)
     if args.json:
         write_text_atomic(args.json, json.dumps(report, indent=1) + "\n")
     return 0
