@@ -1,4 +1,7 @@
-"""Pluggable schedulers: one module each, registered by name (see base.py for the contract)."""
+"""Pluggable schedulers, registered by name: the interface (base.py), the plan contract every
+plan is held to (contract.py), the checks a plug-in runs (checks.py), declared parameter
+constraints (constraints.py), shared allocation helpers (allocation.py), and the built-ins,
+one module or package each in builtin/."""
 
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
 from sim.schedulers.registry import (

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from sim.schedulers.base import AppView, SystemView
+from sim.schedulers.contract import memory_bytes
 
 __all__ = ["MIN_SHARE", "eviction_order", "fit_memory", "pause_notes", "priority_shares"]
 
@@ -55,8 +56,7 @@ def fit_memory(view: SystemView, size: dict[str, int] | None = None,
     the budget; the lowest priority (ties: the latest name) is left out first. ``notes``
     (the plan's) gets why each app left out is paused."""
     if size is None:
-        size = {a.name: min(v.known_weight_bytes() + v.peak_activation_bytes for v in a.profile.variants)
-                for a in view.apps}
+        size = {a.name: min(memory_bytes(v) for v in a.profile.variants) for a in view.apps}
     prio = {a.name: a.priority for a in view.apps}
     kept, evicted = eviction_order(sorted(size), prio.__getitem__, size.__getitem__,
                                    view.memory_budget_bytes, None)

@@ -31,6 +31,7 @@ from sim.profile import Profile, Variant
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
 from sim.schedulers.constraints import Declaration, Interval
+from sim.schedulers.contract import memory_bytes
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["AdaptiveNet", "pool_entries"]
@@ -94,8 +95,7 @@ class AdaptiveNet(Scheduler):
     def decide(self, view: SystemView) -> Plan:
         now = view.time_s
         notes: dict[str, str] = {}
-        apps = fit_memory(view, {a.name: min(v.known_weight_bytes() + v.peak_activation_bytes
-                                             for v in pool_entries(a.profile))
+        apps = fit_memory(view, {a.name: min(memory_bytes(v) for v in pool_entries(a.profile))
                                  for a in view.apps}, notes)
         shares = priority_shares(apps) if apps else {}
         plan: dict[str, AppPlan] = {}
@@ -122,7 +122,7 @@ class AdaptiveNet(Scheduler):
             note = f"re-search done: {n} more subnets to choose from"
         entries = pool_entries(a.profile, st.searched)
         allowance = view.memory_budget_bytes * share
-        fitting_mem = [v for v in entries if v.known_weight_bytes() + v.peak_activation_bytes <= allowance]
+        fitting_mem = [v for v in entries if memory_bytes(v) <= allowance]
         entries = fitting_mem or [min(entries, key=lambda v: v.known_weight_bytes())]
         rho = a.device_slowdown
         if rho is None:

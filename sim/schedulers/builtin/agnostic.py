@@ -18,6 +18,7 @@ from sim.profile import Profile, Variant
 from sim.schedulers.allocation import eviction_order, pause_notes
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
 from sim.schedulers.constraints import Declaration, Options, Text
+from sim.schedulers.contract import memory_bytes
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["Agnostic"]
@@ -73,7 +74,7 @@ class Agnostic(Scheduler):
         fixed = {a.name: self.fixed_model(a) for a in view.apps}
         priority = {a.name: a.priority for a in view.apps}
         def size(n: str) -> int:
-            return fixed[n].known_weight_bytes() + fixed[n].peak_activation_bytes
+            return memory_bytes(fixed[n])
 
         kept, evicted = eviction_order(sorted(fixed), priority.__getitem__, size,
                                        view.memory_budget_bytes, None)

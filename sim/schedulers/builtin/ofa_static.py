@@ -12,6 +12,7 @@ from typing import ClassVar
 from sim.profile import Variant
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
+from sim.schedulers.contract import memory_bytes
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["OfaStatic"]
@@ -39,8 +40,7 @@ class OfaStatic(Scheduler):
     def decide(self, view: SystemView) -> Plan:
         for a in view.apps:
             self._deployed.setdefault(a.name, specialise(a).id)
-        size = {a.name: a.profile.variant(self._deployed[a.name]).known_weight_bytes()
-                + a.profile.variant(self._deployed[a.name]).peak_activation_bytes
+        size = {a.name: memory_bytes(a.profile.variant(self._deployed[a.name]))
                 for a in view.apps}
         notes: dict[str, str] = {}
         apps = fit_memory(view, size, notes)

@@ -38,6 +38,7 @@ from sim.profile import Profile, Variant
 from sim.schedulers.allocation import eviction_order, pause_notes
 from sim.schedulers.base import AppPlan, AppView, Plan, SystemView
 from sim.schedulers.constraints import Declaration, Interval, violation
+from sim.schedulers.contract import memory_bytes
 
 __all__ = [
     "MAX_COST",
@@ -207,7 +208,7 @@ def _table(
     lat = np.array([v.latency_ms.median for v in cands])
     if observed_latency:
         lat = lat * app.latency_ratio
-    memory = np.array([v.known_weight_bytes() + v.peak_activation_bytes for v in cands], dtype=np.int64)
+    memory = np.array([memory_bytes(v) for v in cands], dtype=np.int64)
     shares = np.arange(1, units + 1) * step * max(view.capacity, _MIN_CAPACITY)
     tau = app.latency_goal_ms
     with np.errstate(over="ignore"):  # a subnormal goal: capped below
