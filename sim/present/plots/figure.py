@@ -132,6 +132,18 @@ def scheduler_colors(labels: Iterable[str]) -> dict[str, str]:
     return {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(sorted(set(labels)))}
 
 
+SCHEDULER_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+"""markers of schedulers in curves, as the palette for colours (timelines mark decisions
+with :data:`MARKERS` instead, in black)"""
+
+
+def scheduler_markers(labels: Iterable[str]) -> dict[str, str]:
+    """A fixed marker per label, indexed like :func:`scheduler_colors`, so a scheduler keeps
+    its colour and its marker in every curve."""
+    return {lab: SCHEDULER_MARKERS[i % len(SCHEDULER_MARKERS)]
+            for i, lab in enumerate(sorted(set(labels)))}
+
+
 def save_figure(fig: Figure, out: Path, name: str, fmt: Sequence[str]) -> list[Path]:
     """Render into memory, then write atomically; the figure is closed either way. ``name``
     must be one safe file name, so that every file lands in ``out`` itself."""

@@ -25,6 +25,7 @@ from sim.present.plots.figure import (
     PlotError,
     save_figure,
     scheduler_colors,
+    scheduler_markers,
     styled,
 )
 from sim.present.plots.folders import cell_number, need_columns
@@ -115,46 +116,63 @@ def x_positions(rows: Sequence[Mapping[str, Any]], x: str) -> tuple[dict[str, fl
 
 
 LINESTYLES = ("-", "--", ":", "-.")
-HUE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""line styles of the values of a sweep's second field (a scheduler keeps colour and marker)"""
+
+
+def _point_text(row: Mapping[str, Any], annotate: Sequence[str]) -> str:
+    """The first non-empty cell of the ``annotate`` columns (alpha, else the model)."""
+    return next((str(row[c]) for c in annotate if row.get(c) not in (None, "")), "")
 
 
 def _curve(ax: Axes, rows: list[Mapping[str, Any]], x: str, y: str, where: Mapping[str, float],
-           style: Mapping[str, Any], label: str, marker_only: bool, annotate: str | None) -> None:
+           style: Mapping[str, Any], label: str, marker_only: bool,
+           annotate: Sequence[str]) -> list[tuple[float, float, float, float, str]]:
     """One line: mean with a ±ci95 band, or markers with error bars when it has one x value
-    or x is categorical."""
+    or x is categorical. Markers are hollow, so curves that coincide stay visible. Returns
+    the points (x, y, ci, x ci, label) for labelling once every curve is drawn."""
     pts = sorted((where[str(r.get(x))], cell_number(r.get(f"{y}_mean"), f"{y}_mean"),
                   cell_number(r.get(f"{y}_ci95"), f"{y}_ci95"), _x_ci(r, x),
-                  str(r.get(annotate, "")) if annotate else "") for r in rows)
+                  _point_text(r, annotate)) for r in rows)
     xs, ys, ci, xci = (np.array([p[i] for p in pts]) for i in range(4))
     if marker_only or len(set(xs.tolist())) == 1 or style.get("categorical"):
         ax.errorbar(xs, ys, yerr=np.nan_to_num(ci), xerr=np.nan_to_num(xci),
-                    fmt=style["marker"], ms=7, color=style["color"], capsize=3, label=label,
-                    linestyle="none")
-        return
-    ax.plot(xs, ys, marker=style["marker"], ms=4, color=style["color"], lw=1.6,
-            linestyle=style["linestyle"], label=label)
-    ax.fill_between(xs, ys - ci, ys + ci, color=style["color"], alpha=0.2, lw=0)
-    if np.isfinite(xci).any():
-        ax.errorbar(xs, ys, xerr=np.nan_to_num(xci), fmt="none", color=style["color"], alpha=0.5)
-    if annotate:
-        _annotate(ax, pts)
+                    fmt="*" if marker_only else style["marker"], ms=11 if marker_only else 7,
+                    mfc="none", color=style["color"], capsize=3, label=label, linestyle="none")
+    else:
+        ax.plot(xs, ys, marker=style["marker"], ms=6, mfc="none", color=style["color"], lw=1.6,
+                linestyle=style["linestyle"], label=label)
+        ax.fill_between(xs, ys - ci, ys + ci, color=style["color"], alpha=0.2, lw=0)
+        if np.isfinite(xci).any():
+            ax.errorbar(xs, ys, xerr=np.nan_to_num(xci), fmt="none", color=style["color"],
+                        alpha=0.5)
+    return pts
 
 
-def _annotate(ax: Axes, pts: Sequence[tuple[float, float, float, float, str]]) -> None:
-    """Label points without overprinting: a label is skipped when it would land within a few
-    points of one already written (the line's ends are always labelled)."""
-    placed: list[tuple[float, float]] = []
-    to_px = ax.transData.transform
-    for i, (xv, yv, *_, text) in enumerate(pts):
-        if not (text and math.isfinite(xv) and math.isfinite(yv)):
-            continue
-        px, py = to_px((xv, yv))
-        end = i in (0, len(pts) - 1)
-        if not end and any(abs(px - qx) < 18 and abs(py - qy) < 10 for qx, qy in placed):
-            continue
-        placed.append((px, py))
-        ax.annotate(text, (xv, yv), xytext=(4, 4 if i % 2 else -9), textcoords="offset points",
-                    fontsize=7)
+def _clusters(pts: Sequence[tuple[float, float, float, float, str]], span_x: float,
+              span_y: float) -> list[tuple[float, float, str]]:
+    """Points that (nearly) coincide merged into one label ``first-last`` at their place:
+    within 3% of the axes' span on both axes."""
+    good = [(xv, yv, text) for xv, yv, *_, text in pts
+            if text and math.isfinite(xv) and math.isfinite(yv)]
+    groups: list[list[tuple[float, float, str]]] = []
+    for p in good:
+        if groups and abs(p[0] - groups[-1][-1][0]) <= 0.03 * span_x \
+                and abs(p[1] - groups[-1][-1][1]) <= 0.03 * span_y:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return [(g[0][0], g[0][1], g[0][2] if len(g) == 1 else f"{g[0][2]}-{g[-1][2]}")
+            for g in groups]
+
+
+def _annotate(ax: Axes, pts: Sequence[tuple[float, float, float, float, str]],
+              color: str) -> None:
+    """Label points without overprinting: coinciding points share one label, and labels
+    alternate above and below the line."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    for i, (xv, yv, text) in enumerate(_clusters(pts, abs(x1 - x0) or 1.0, abs(y1 - y0) or 1.0)):
+        ax.annotate(text, (xv, yv), xytext=(4, 4 if i % 2 else -10), textcoords="offset points",
+                    fontsize=7, color=color)
 
 
 def _x_ci(row: Mapping[str, Any], x: str) -> float:
@@ -178,27 +196,30 @@ def _groups(rows: Sequence[Mapping[str, Any]], hue: str | None
 def sweep_curve(rows: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], out: str | Path,
                 name: str, xlabel: str, ylabels: Sequence[str], *,
                 colors: Mapping[str, str] | None = None, markers_only: Iterable[str] = (),
-                annotate: str | None = None, title: str | None = None, hue: str | None = None,
+                annotate: str | Sequence[str] | None = None, title: str | None = None,
+                hue: str | None = None,
                 fmt: Sequence[str] = FORMATS) -> list[Path]:
     """One panel per metric in ``ys``: per scheduler (and per value of column ``hue``: one
     line per device or condition, never joined across them), ``<metric>_mean`` against
     column ``x`` with a shaded ±``<metric>_ci95`` band. The colour names the scheduler, the
     line style and marker the hue value. A scheduler with a single x value (or named in
     ``markers_only``) is drawn as markers; a categorical x (a trace, a device) as markers
-    with error bars at one tick per category. ``annotate`` labels points by a column."""
+    with error bars at one tick per category. ``annotate`` labels points by a column (or the first non-empty of several)."""
     rows = list(rows)
     ys, ylabels = list(ys), list(ylabels)
     if not ys or len(ys) != len(ylabels):
         raise PlotError(f"sweep: {len(ys)} metrics but {len(ylabels)} axis labels")
     columns = sweep_columns(rows)
     need_columns(columns, ["scheduler", x, *(f"{y}_mean" for y in ys)], "sweep")
-    for extra in (annotate, hue):
+    annotate = [annotate] if isinstance(annotate, str) else list(annotate or [])
+    for extra in (*annotate[:1], hue):
         if extra is not None:
             need_columns(columns, [extra], "sweep")
     where, ticks = x_positions(rows, x)
     groups = _groups(rows, hue)
     colors = colors or scheduler_colors({s for s, _ in groups})
     hues = list(dict.fromkeys(h for _, h in groups))
+    markers = scheduler_markers({s for s, _ in groups})
     only = set(markers_only)
     ncols = min(len(ys), 3)
     nrows = math.ceil(len(ys) / ncols)
@@ -209,15 +230,19 @@ def sweep_curve(rows: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], ou
     axes = grid.reshape(1, -1)
     dodge = 0.3 / max(len(groups), 1) if ticks else 0.0  # categories: side by side, not on top
     for ax, y, ylabel in zip(axes[0], ys, ylabels):
+        labelled: list[tuple[list[tuple[float, float, float, float, str]], str]] = []
         for g, ((sched, hv), group) in enumerate(groups.items()):
             k = hues.index(hv)
             shift = dodge * (g - (len(groups) - 1) / 2)
             at = {c: v + shift for c, v in where.items()}
             style = {"color": colors.get(sched, FALLBACK), "categorical": bool(ticks),
-                     "linestyle": LINESTYLES[k % len(LINESTYLES)],
-                     "marker": HUE_MARKERS[k % len(HUE_MARKERS)] if hue else "o"}
+                     "linestyle": LINESTYLES[k % len(LINESTYLES)], "marker": markers[sched]}
             label = f"{sched}, {hv}" if hue else sched
-            _curve(ax, group, x, y, at, style, label, sched in only, annotate)
+            pts = _curve(ax, group, x, y, at, style, label, sched in only, annotate)
+            if annotate:
+                labelled.append((pts, style["color"]))
+        for pts, color in labelled:
+            _annotate(ax, pts, color)
         if ticks:
             ax.set_xticks(range(len(ticks)), ticks, rotation=20 if len(ticks) > 3 else 0)
         ax.set_xlabel(xlabel)
@@ -285,7 +310,8 @@ def _spec_accuracy_vs_fps(rows: Sequence[Mapping[str, Any]], alpha: str | None =
     need_columns(sweep_columns(rows), [alpha, "fps_mean", "accuracy_mean"], "accuracy_vs_fps")
     return {"x": "fps_mean", "ys": ["accuracy"], "name": "accuracy_vs_fps",
             "xlabel": "frame rate (fps)", "ylabels": ["accuracy (fraction correct)"],
-            "annotate": alpha, "markers_only": tuple(baseline),
+            "annotate": [alpha, *(c for c in _params(rows) if c.endswith(".model"))],
+            "markers_only": tuple(baseline),
             "title": f"accuracy vs frame rate, one point per {alpha.split('.')[-1]}"}
 
 
