@@ -32,7 +32,7 @@ from sim.profile import (
 )
 from sim.routes import RouteError, build_route, exit_population
 from sim.schedulers.builtin.device_only import DeviceOnly
-from sim.schedulers.offload_model import config_table
+from sim.schedulers.builtin.spinn.offload_model import config_table
 
 SAMPLES = 1000
 TABLE: dict[str, Any] = {

@@ -12,10 +12,10 @@ from synthetic import make_profile, progressive_profile
 
 from sim.profile import Outcomes, load_profile
 from sim.routes import CLOUD, RouteError, build_route
-from sim.schedulers import offload_model
 from sim.schedulers.allocation import _eviction_order_sums, eviction_order
-from sim.schedulers.offload_model import ConfigTable, config_table
-from sim.schedulers.spinn import DEFAULT_THRESHOLDS
+from sim.schedulers.builtin.spinn import offload_model
+from sim.schedulers.builtin.spinn.offload_model import ConfigTable, config_table
+from sim.schedulers.builtin.spinn.scheduler import DEFAULT_THRESHOLDS
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 FAMILIES = ("spinn-resnet", "spinn-vgg")

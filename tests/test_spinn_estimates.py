@@ -1,7 +1,7 @@
 """SPINN's performance model against the engine, and SPINN on impossible goals and
 degenerate estimates.
 
-The model (``sim.schedulers.offload_model``) predicts the mean latency and the throughput of
+The model (``sim.schedulers.builtin.spinn.offload_model``) predicts the mean latency and the throughput of
 every configuration; here each prediction is checked against a steady run of the engine
 (constant bandwidth, no load changes, one app with a fixed plan, the scheduler seeing the
 true values) on the hand-made network of ``offloadkit.py``: device only 10 ms, split s1 after
@@ -21,12 +21,12 @@ from enginekit import FixedScheduler, simulate
 from offloadkit import write_offload_world
 from synthetic import view_of_kind
 
-from sim.routes import CLOUD, build_route
 from sim.config.scenario import PowerSpec
+from sim.routes import CLOUD, build_route
 from sim.schedulers.base import AppPlan, Plan, SpinnGoals, SystemView
 from sim.schedulers.builtin.neurosurgeon import Neurosurgeon
-from sim.schedulers.offload_model import METRICS, config_table, estimate
-from sim.schedulers.spinn import DEFAULT_THRESHOLDS, Spinn
+from sim.schedulers.builtin.spinn.offload_model import METRICS, config_table, estimate
+from sim.schedulers.builtin.spinn.scheduler import DEFAULT_THRESHOLDS, Spinn
 
 DURATION_S = 40.0
 WARM_S = 5.0

@@ -8,8 +8,8 @@ from synthetic import make_app, make_view, view_of_kind
 
 from sim.schedulers import create_scheduler
 from sim.schedulers.base import SpinnGoals
-from sim.schedulers.offload_model import ConfigTable, estimate
-from sim.schedulers.spinn import choose
+from sim.schedulers.builtin.spinn.offload_model import ConfigTable, estimate
+from sim.schedulers.builtin.spinn.scheduler import choose
 
 # A device only (no exits), B device with exits, C split s1, D cloud only
 TABLE = ConfigTable(

@@ -27,7 +27,7 @@ class SpinnGoals:
     ``constraints`` holds ``(metric, op, value)`` with op ``"<="`` or ``">="``;
     ``objectives`` holds ``(metric, "min"|"max")`` in priority order. Metrics:
     ``latency_ms``, ``throughput_fps``, ``accuracy``, ``device_ms``, ``server_ms``,
-    ``energy_mj`` (see :mod:`sim.schedulers.offload_model`).
+    ``energy_mj`` (see :mod:`sim.schedulers.builtin.spinn.offload_model`).
     """
 
     constraints: tuple[tuple[str, str, float], ...] = ()

@@ -1,7 +1,7 @@
 """Neurosurgeon-style baseline (Kang et al., ASPLOS 2017): the single split point (device
 only, any split, or cloud only) with the lowest estimated latency (or device energy) for the
 current bandwidth estimate, with no early exits; re-decided as the estimates move. It uses the
-same performance model as SPINN (:mod:`sim.schedulers.offload_model`), with one threshold:
+same performance model as SPINN (:mod:`sim.schedulers.builtin.spinn.offload_model`), with one threshold:
 none. With several apps each assumes that all of them offload (equal shares of link and
 server), as a per-app partitioner would."""
 
@@ -14,8 +14,8 @@ import numpy as np
 
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
+from sim.schedulers.builtin.spinn.offload_model import config_table, estimate
 from sim.schedulers.constraints import Declaration, Options
-from sim.schedulers.offload_model import config_table, estimate
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["Neurosurgeon"]

@@ -3,7 +3,7 @@ hard constraint and is best by the ordered soft objectives.
 
 Every configuration (device only, each split point, cloud only; thresholds from
 ``thresholds``, ``None`` meaning no early exit) is estimated by
-:mod:`sim.schedulers.offload_model`. Configurations that break a hard constraint are dropped;
+:mod:`sim.schedulers.builtin.spinn.offload_model`. Configurations that break a hard constraint are dropped;
 the rest are filtered objective by objective, keeping those within ``tolerance`` (relative)
 of the best, and the remaining tie goes to the lowest latency, then the least server work,
 then the earliest configuration. When nothing is feasible (ALGORITHMS 2.5's fallback) the
@@ -24,14 +24,15 @@ The engine re-decides when an estimate drifts by more than ``monitor.drift_thres
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
 
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
-from sim.schedulers.offload_model import Estimates, config_table, estimate
+from sim.schedulers.builtin.spinn.offload_model import Estimates, config_table, estimate
+from sim.schedulers.constraints import Declaration, Interval
 from sim.schedulers.registry import register_scheduler
 
 __all__ = ["DEFAULT_THRESHOLDS", "Spinn", "check_thresholds", "choose", "default_goals"]
@@ -134,14 +135,15 @@ class Spinn(Scheduler):
 
     param_docs: ClassVar[dict[str, str]] = {
         'thresholds': 'exit confidence thresholds in [0, 1] to consider; null means no early exit',
-        'tolerance': 'in [0, 1): relative slack within which an objective counts as a tie',
+        'tolerance': 'relative slack within which an objective counts as a tie',
         'offload': 'false: consider on-device configurations only',
+    }
+    param_constraints: ClassVar[Mapping[str, Declaration]] = {
+        "tolerance": Interval(0, 1, closed="left"),
     }
 
     def __init__(self, thresholds: Sequence[float | None] = DEFAULT_THRESHOLDS,
                  tolerance: float = 0.01, offload: bool = True) -> None:
-        if not (isinstance(tolerance, int | float) and 0 <= tolerance < 1):
-            raise ValueError(f"tolerance must be a number in [0, 1), got {tolerance!r}")
         self.thresholds = check_thresholds(thresholds)
         self.tolerance = float(tolerance)
         self.offload = bool(offload)
