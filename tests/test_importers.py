@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.importers import IMPORTERS, ImportDataError, add_subcommand
+from sim.cli.importers import add_subcommand
+from sim.importers import IMPORTERS, ImportDataError
 from sim.importers.adaptivenet import build_adaptivenet, infer_unit, table_key
 from sim.importers.adaptivenet_sources import match_device, split_name
 from sim.importers.arch_params import (

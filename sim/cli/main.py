@@ -277,7 +277,7 @@ def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[
     from sim.cli.plot import add_subcommand as add_plot
     from sim.cli.report import add_subcommand as add_report
     from sim.cli.sweep import add_subcommand as add_sweep
-    from sim.importers import add_subcommand as add_import
+    from sim.cli.importers import add_subcommand as add_import
 
     add_plot(sub)
     add_sweep(sub)
