@@ -143,8 +143,6 @@ class SystemView:
     """the device's power model (idle/busy W, radio J/byte and W while sending)"""
     pipelined: bool = True
     """device, link and server work on different frames of an app at once"""
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    """free-form additions for experiments (the engine leaves it empty)"""
 
     def app(self, name: str) -> AppView:
         for a in self.apps:
