@@ -29,8 +29,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from models.measure import MeasureSettings, latency_samples_ns, latency_stats_ms
-from sim.lut_error import prediction_error
 from sim.profile import LatencyStats
+from sim.profile.lut_error import prediction_error
 
 __all__ = [
     "Supernet",
@@ -348,7 +348,7 @@ def lookup_error(
     measured_ms: Sequence[float], predicted_ms: Sequence[float]
 ) -> dict[str, float]:
     """How well additive predictions match measured latencies, in the figures every profile
-    stores (:func:`sim.lut_error.prediction_error`: ``n``, ``mape`` and ``bias_pct`` in
+    stores (:func:`sim.profile.lut_error.prediction_error`: ``n``, ``mape`` and ``bias_pct`` in
     percent, ``max_abs_pct``, ``within_5pct`` / ``within_10pct`` as fractions); ValueError
     for no samples, since a measured table without its error would be dishonest."""
     if len(measured_ms) == 0 or len(measured_ms) != len(predicted_ms):

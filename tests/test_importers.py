@@ -29,8 +29,8 @@ from sim.importers.arch_params import (
     resnet_subnet_counts,
 )
 from sim.importers.ofa_lut import layer_keys
-from sim.lut_error import prediction_error
 from sim.profile import load_profile
+from sim.profile.lut_error import prediction_error
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "profiles"

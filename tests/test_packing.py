@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from synthetic import progressive_profile
 
-from sim.packing import pack_bits, pack_ints, unpack_bits, unpack_ints
 from sim.profile import ProfileError, load_profile, save_profile
+from sim.profile.packing import pack_bits, pack_ints, unpack_bits, unpack_ints
 
 
 @given(st.text(alphabet="01", min_size=1, max_size=300))

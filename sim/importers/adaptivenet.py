@@ -39,7 +39,6 @@ from sim.importers.output import (
     write_profiles,
 )
 from sim.importers.source import ImportDataError, SourceFile, slug
-from sim.lut_error import prediction_error
 from sim.messages import excerpt
 from sim.profile import (
     DeviceInfo,
@@ -50,6 +49,7 @@ from sim.profile import (
     Task,
     Variant,
 )
+from sim.profile.lut_error import prediction_error
 
 __all__ = ["ARTIFACT", "DEVICES", "PLAUSIBLE_MODEL_MS", "arch_id", "build_adaptivenet",
            "import_adaptivenet", "infer_unit", "table_key"]

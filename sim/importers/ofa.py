@@ -23,7 +23,6 @@ from sim.importers.arch_params import ofa_net_counts
 from sim.importers.ofa_lut import layer_keys, missing_keys, predict_ms
 from sim.importers.output import building, device_name, select_devices, write_profiles
 from sim.importers.source import ImportDataError, SourceFile, load_json, load_yaml
-from sim.lut_error import prediction_error
 from sim.messages import excerpt
 from sim.profile import (
     DeviceInfo,
@@ -34,6 +33,7 @@ from sim.profile import (
     Task,
     Variant,
 )
+from sim.profile.lut_error import prediction_error
 
 __all__ = ["DEFAULT_RESOLUTION", "DEVICES", "PUBLISHED_IMAGE_SIZES", "build_ofa", "import_ofa",
            "load_tables"]

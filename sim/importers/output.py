@@ -22,7 +22,8 @@ from sim.atomic import stage_bytes
 from sim.importers.source import ImportDataError, slug
 from sim.messages import excerpt
 from sim.paths import name_problem, path_problem
-from sim.profile import Profile, _first_error, dumps_compact
+from sim.profile import Profile, dumps_compact
+from sim.profile.io import first_error
 
 __all__ = ["building", "checked_name", "device_name", "select_devices", "write_profiles"]
 
@@ -59,7 +60,7 @@ def building(where: Path, what: str) -> Iterator[None]:
         yield
     except ValidationError as exc:
         raise ImportDataError(f"{where}: {what}: the profile built from it is invalid: "
-                              f"{_first_error(exc)}") from None
+                              f"{first_error(exc)}") from None
 
 
 def _slug_or_none(key: str) -> str | None:
@@ -111,7 +112,7 @@ def _text(path: Path, profile: Profile) -> str:
         Profile.model_validate(json.loads(text))
     except ValidationError as exc:
         raise ImportDataError(f"{path}: the profile would not load back: "
-                              f"{_first_error(exc)}; nothing written") from None
+                              f"{first_error(exc)}; nothing written") from None
     return text
 
 
