@@ -51,6 +51,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except PlotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    from pathlib import Path
+
+    from sim.results.layout import describe
+
+    print(f"read {args.dir}: {describe(Path(args.dir))}", file=sys.stderr)
     for kind, why in skipped.items():
         print(f"skipped {kind}: {why}", file=sys.stderr)
     for p in paths:

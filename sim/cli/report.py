@@ -25,6 +25,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    from pathlib import Path
+
+    from sim.results.layout import describe
+
+    print(f"read {args.dir}: {describe(Path(args.dir))}", file=sys.stderr)
     print(path)
     return 0
 

@@ -21,7 +21,8 @@ import yaml
 
 __all__ = ["COMPARISON", "EMULATION", "FIDELITY", "FRAMES", "KIND_FILES", "METRICS", "PER_APP",
            "SCENARIO", "SWEEP_CSV", "SWEEP_YAML", "TIMELINE", "TIMING", "folder_kind",
-           "read_json", "run_label", "runs", "scenario_labels", "seed_folder", "seed_folders"]
+           "describe", "read_json", "run_label", "runs", "scenario_labels", "seed_folder",
+           "seed_folders"]
 
 METRICS = "metrics.json"
 SCENARIO = "scenario.yaml"
@@ -100,3 +101,20 @@ def folder_kind(folder: Path) -> str | None:
     if folder.is_dir() and runs(folder):
         return "comparison"
     return None
+
+
+def describe(folder: Path) -> str:
+    """What a command reads in ``folder``, in words: ``a comparison of 3 schedulers over 5
+    seeds (comparison.csv)``, ``a sweep (sweep.csv)``, ... or ``no results folder``."""
+    kind = folder_kind(folder)
+    if kind is None:
+        return "no results folder"
+    if kind == "comparison":
+        seeds = seed_folders(folder)
+        found = runs(seeds[0] if seeds else folder)
+        over = f" over {len(seeds)} seeds" if seeds else ""
+        source = COMPARISON if (folder / COMPARISON).is_file() else f"{METRICS} per scheduler"
+        return f"a comparison of {len(found)} schedulers{over} ({source})"
+    if kind == "run":
+        return f"a run of {run_label(folder)} ({METRICS})"
+    return {"sweep": f"a sweep ({SWEEP_CSV})", "emulation": f"an emulation ({FIDELITY})"}[kind]
