@@ -45,8 +45,8 @@ def bench_simpy_timeouts(n: int = 200_000, repeats: int = 3) -> dict[str, float]
 
 def bench_simulator(scenario: Path, scheduler: str = "agnostic", repeats: int = 3) -> dict[str, Any]:
     """The simulator on a scenario: processed frames per second of wall time (best of repeats)."""
-    from sim.engine.world import Simulation
     from sim.config.inputs import load_inputs
+    from sim.engine.world import Simulation
     from sim.runner import create_schedulers
 
     inputs = load_inputs(scenario)
@@ -70,8 +70,8 @@ def bench_run_decisions(scenario: Path, scheduler: str) -> dict[str, Any]:
     """Wall time of every decision of one simulated run, per running app: median, p90,
     p99 and max (the first decision of a run, which builds the schedulers' tables, is often
     the max)."""
-    from sim.engine.world import Simulation
     from sim.config.inputs import load_inputs
+    from sim.engine.world import Simulation
     from sim.runner import create_schedulers
 
     inputs = load_inputs(scenario)

@@ -274,10 +274,10 @@ def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[
     p.add_argument("--scenario", default=None, help="scenario for frames/s (default: shipped)")
     p.set_defaults(func=cmd_bench)
 
+    from sim.cli.importers import add_subcommand as add_import
     from sim.cli.plot import add_subcommand as add_plot
     from sim.cli.report import add_subcommand as add_report
     from sim.cli.sweep import add_subcommand as add_sweep
-    from sim.cli.importers import add_subcommand as add_import
 
     add_plot(sub)
     add_sweep(sub)
