@@ -760,7 +760,7 @@ def facts_of(res: Any) -> RunFacts:
         for f in app.record.frames.rows():
             frames.append((name, "done", f.arrival_s, 0.0, 1, f.finish_s, f.goal_ms))
         for run in app.record.lost.rows():
-            frames.append((name, run.why, run.first_s, run.spacing_s, run.count, None, None))
+            frames.append((name, run.why, run.first_s, run.spacing_s, run.frames, None, None))
     return RunFacts(res.label, eng.duration_s, sc.metrics.timing,
                     {a.name: a.fps for a in sc.apps}, intervals_of(eng.inputs.events,
                                                                    eng.duration_s),

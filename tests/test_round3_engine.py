@@ -192,8 +192,9 @@ def test_forget_from_uncounts_lost_frames_at_or_after_the_end() -> None:
     rec.drop(1.0, 0.0, 1, "failed")
     rec.drop(1.2, 0.0, 1)
     rec.forget_from(1.0 - 1e-11)
-    assert list(rec.lost.rows()) == [LostRun(first_s=0.1, spacing_s=0.1, count=3, why="dropped"),
-                                LostRun(first_s=0.7, spacing_s=0.1, count=3, why="dropped")]
+    assert list(rec.lost.rows()) == [
+        LostRun(first_s=0.1, spacing_s=0.1, frames=3, why="dropped"),
+        LostRun(first_s=0.7, spacing_s=0.1, frames=3, why="dropped")]
     assert (rec.dropped, rec.failed, rec.arrived) == (6, 0, 6)
 
 

@@ -40,11 +40,11 @@ class FrameRow(NamedTuple):
 
 
 class LostRun(NamedTuple):
-    """``count`` frames without a result, arriving every ``spacing_s`` from ``first_s``."""
+    """``frames`` frames without a result, arriving every ``spacing_s`` from ``first_s``."""
 
     first_s: float
     spacing_s: float
-    count: int
+    frames: int
     why: str
     """'dropped' (a newer frame replaced it, or the app exited or was paused first) or
     'failed' (its offload failed with no local fallback)"""
@@ -98,7 +98,7 @@ class _Columns:
             out = np.empty(len(values), dtype=object)
             out[:] = values
             return out
-        flat = np.frombuffer(values, dtype=np.int8 if code == "b" else _NUMPY[code])
+        flat: np.ndarray = np.frombuffer(values, dtype=np.int8 if code == "b" else _NUMPY[code])
         return flat.astype(_NUMPY[code])  # a copy: the array may grow again
 
     def rows(self) -> Iterator[Any]:
@@ -114,7 +114,16 @@ class FrameLog(_Columns):
     ROW = FrameRow
     TYPES = {"arrival_s": "d", "finish_s": "d", "correct": "b", "variant": None,
              "exit": None, "offloaded": "b", "fallback": "b", "goal_ms": "d"}
-    __slots__ = tuple(TYPES)
+    __slots__ = ("arrival_s", "finish_s", "correct", "variant", "exit", "offloaded",
+                 "fallback", "goal_ms")
+    arrival_s: array[float]
+    finish_s: array[float]
+    correct: array[int]
+    variant: list[str]
+    exit: list[str]
+    offloaded: array[int]
+    fallback: array[int]
+    goal_ms: array[float]
 
     def append(self, *, arrival_s: float, finish_s: float, correct: bool, variant: str,
                exit: str, offloaded: bool, fallback: bool, goal_ms: float) -> None:
@@ -133,13 +142,17 @@ class LostLog(_Columns):
     costs one row."""
 
     ROW = LostRun
-    TYPES = {"first_s": "d", "spacing_s": "d", "count": "q", "why": None}
-    __slots__ = tuple(TYPES)
+    TYPES = {"first_s": "d", "spacing_s": "d", "frames": "q", "why": None}
+    __slots__ = ("first_s", "spacing_s", "frames", "why")
+    first_s: array[float]
+    spacing_s: array[float]
+    frames: array[int]
+    why: list[str]
 
-    def append(self, *, first_s: float, spacing_s: float, count: int, why: str) -> None:
+    def append(self, *, first_s: float, spacing_s: float, frames: int, why: str) -> None:
         self.first_s.append(first_s)
         self.spacing_s.append(spacing_s)
-        self.count.append(count)
+        self.frames.append(frames)
         self.why.append(why)
 
 
@@ -174,14 +187,14 @@ class AppRecord:
             self.failed += count
         else:
             self.dropped += count
-        self.lost.append(first_s=first_s, spacing_s=spacing_s, count=count, why=why)
+        self.lost.append(first_s=first_s, spacing_s=spacing_s, frames=count, why=why)
 
     def forget_from(self, t: float) -> None:
         """Un-count the lost frames arriving at ``t`` or later (the end of the run: they
         arrived outside it)."""
         kept = LostLog()
         for run in self.lost.rows():
-            first, spacing, count = run.first_s, run.spacing_s, run.count
+            first, spacing, count = run.first_s, run.spacing_s, run.frames
             if first + (count - 1) * spacing < t:
                 n = count  # all inside (also every run of spacing 0 that starts inside)
             elif first >= t:
@@ -199,12 +212,12 @@ class AppRecord:
                 self.dropped -= gone
             self.arrived -= gone
             if n > 0:
-                kept.append(first_s=first, spacing_s=spacing, count=n, why=run.why)
+                kept.append(first_s=first, spacing_s=spacing, frames=n, why=run.why)
         self.lost = kept
 
     def lost_frames(self) -> list[LostFrame]:
         """Every lost frame, in arrival order."""
         out = [LostFrame(arrival_s=run.first_s + i * run.spacing_s, why=run.why)
-               for run in self.lost.rows() for i in range(run.count)]
+               for run in self.lost.rows() for i in range(run.frames)]
         out.sort()
         return out
