@@ -21,7 +21,8 @@ from itertools import groupby
 
 import simpy
 
-from sim.engine.app import P_DEADLINE, AppRuntime, EngineContext
+from sim.engine.app import AppRuntime
+from sim.engine.context import P_DEADLINE, EngineContext
 from sim.engine.link import Link
 from sim.engine.monitors import Monitors
 from sim.engine.multicore import MultiCoreProcessor
