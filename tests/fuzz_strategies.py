@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "profiles"
@@ -714,6 +714,19 @@ def generate(strategy: str, rng: Any, cap_s: float) -> dict[str, Any]:
 
 
 # -- invariants of a finished run ----------------------------------------------------------
+class FrameFact(NamedTuple):
+    """One done frame (``frames`` 1) or one run of lost frames (status dropped or failed)."""
+
+    app: str
+    status: str
+    first_s: float
+    """arrival (of the first frame of a run)"""
+    spacing_s: float
+    frames: int
+    finish_s: float | None
+    goal_ms: float | None
+
+
 @dataclass
 class RunFacts:
     """What the invariants read of one finished run (plain data, so a test can break it)."""
@@ -725,9 +738,7 @@ class RunFacts:
     """camera rate per app"""
     intervals: dict[str, list[tuple[float, float]]]
     """each app's active intervals [launch, exit or end], from the scenario's events"""
-    frames: list[tuple[str, str, float, float, int, float | None, float | None]]
-    """(app, status, first arrival, spacing, count, finish, goal_ms): one per done frame
-    (count 1) and one per run of lost frames (status dropped or failed)"""
+    frames: list[FrameFact]
     metrics: dict[str, Any]
     link: bool
     """the run had a link (server and network)"""
@@ -755,12 +766,15 @@ def facts_of(res: Any) -> RunFacts:
     """The facts of a :class:`sim.runner.RunResult`."""
     eng = res.engine
     sc = eng.inputs.scenario
-    frames: list[tuple[str, str, float, float, int, float | None, float | None]] = []
+    frames: list[FrameFact] = []
     for name, app in eng.apps.items():
         for f in app.record.frames.rows():
-            frames.append((name, "done", f.arrival_s, 0.0, 1, f.finish_s, f.goal_ms))
+            frames.append(FrameFact(app=name, status="done", first_s=f.arrival_s, spacing_s=0.0,
+                                    frames=1, finish_s=f.finish_s, goal_ms=f.goal_ms))
         for run in app.record.lost.rows():
-            frames.append((name, run.why, run.first_s, run.spacing_s, run.frames, None, None))
+            frames.append(FrameFact(app=name, status=run.why, first_s=run.first_s,
+                                    spacing_s=run.spacing_s, frames=run.frames, finish_s=None,
+                                    goal_ms=None))
     return RunFacts(res.label, eng.duration_s, sc.metrics.timing,
                     {a.name: a.fps for a in sc.apps}, intervals_of(eng.inputs.events,
                                                                    eng.duration_s),
@@ -768,10 +782,10 @@ def facts_of(res: Any) -> RunFacts:
                     sc.device.power.idle_w)
 
 
-def frames_from_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def frames_from_rows(rows: list[dict[str, Any]]) -> list[FrameFact]:
     """RunFacts.frames from ``RunResult.frames()`` rows (or frames.csv read as dicts)."""
-    return [(r["app"], r["status"], r["arrival_s"], 0.0, 1, r["finish_s"], r["goal_ms"])
-            for r in rows]
+    return [FrameFact(app=r["app"], status=r["status"], first_s=r["arrival_s"], spacing_s=0.0,
+                      frames=1, finish_s=r["finish_s"], goal_ms=r["goal_ms"]) for r in rows]
 
 
 def _fail(facts: RunFacts, name: str, msg: str) -> None:
@@ -870,7 +884,9 @@ def _check_frames(facts: RunFacts) -> None:
     d = facts.duration_s
     per_app: dict[str, list[tuple[float, float, str]]] = {}
     counts: dict[tuple[str, str], int] = {}
-    for app, status, first, spacing, count, finish, goal in facts.frames:
+    for fact in facts.frames:
+        app, status, first, spacing = fact.app, fact.status, fact.first_s, fact.spacing_s
+        count, finish, goal = fact.frames, fact.finish_s, fact.goal_ms
         period = 1.0 / facts.fps[app]
         last = first + (count - 1) * spacing if count > 1 else first
         where = f"app {app}: {status} frame at {first!r}" + (

@@ -296,7 +296,7 @@ def check_run(inputs: Any) -> None:
         _finite(res.metrics, res.label)
         compute_metrics(res.engine)
         facts = facts_of(res)
-        if sum(f[4] for f in facts.frames) <= ROWS_LIMIT:
+        if sum(f.frames for f in facts.frames) <= ROWS_LIMIT:
             facts = dataclasses.replace(facts, frames=frames_from_rows(res.frames()))
         check_facts(facts)
 

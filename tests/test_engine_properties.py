@@ -74,7 +74,7 @@ def test_conservation_capacity_memory_and_time(tmp_path, world):
     assert sum(res.work_done.values()) <= res.busy_time + 1e-9
     # memory: applied plans never exceed the budget
     assert res.peak_memory_bytes <= 20_000_000
-    times = [row[0] for row in res.timeline]
+    times = [d.t_s for d in res.timeline]
     assert times == sorted(times)
 
 

@@ -119,27 +119,32 @@ def _broken(facts, how):
     import copy
     import dataclasses
 
+    from fuzz_strategies import FrameFact
+
     facts = dataclasses.replace(facts, frames=list(facts.frames),
                                 metrics=copy.deepcopy(facts.metrics))
     ov, apps = facts.metrics["overall"], facts.metrics["apps"]
     if how == "arrival-outside":  # a frame after the end of the run
         app = next(iter(apps))
-        facts.frames.append((app, "dropped", facts.duration_s + 1.0, 0.0, 1, None, None))
+        facts.frames.append(FrameFact(app=app, status="dropped", first_s=facts.duration_s + 1.0,
+                                      spacing_s=0.0, frames=1, finish_s=None, goal_ms=None))
         apps[app]["dropped"] += 1
         apps[app]["frames"] += 1
         return facts
-    done = [i for i, f in enumerate(facts.frames) if f[1] == "done"]
-    app, status, first, spacing, count, finish, goal = facts.frames[done[0]]
+    done = [i for i, f in enumerate(facts.frames) if f.status == "done"]
+    fact = facts.frames[done[0]]
+    app = fact.app
     if how == "frame-twice":  # a done frame also recorded as dropped
-        facts.frames.append((app, "dropped", first, 0.0, 1, None, None))
+        facts.frames.append(fact._replace(status="dropped", spacing_s=0.0, frames=1,
+                                          finish_s=None, goal_ms=None))
         apps[app]["dropped"] += 1
         apps[app]["frames"] += 1
     elif how == "finish-before-arrival":
-        facts.frames[done[0]] = (app, status, first, spacing, count, first - 0.01, goal)
+        facts.frames[done[0]] = fact._replace(finish_s=fact.first_s - 0.01)
     elif how == "latency-nan":
-        facts.frames[done[0]] = (app, status, first, spacing, count, float("nan"), goal)
+        facts.frames[done[0]] = fact._replace(finish_s=float("nan"))
     elif how == "goal":
-        facts.frames[done[0]] = (app, status, first, spacing, count, finish, float("inf"))
+        facts.frames[done[0]] = fact._replace(goal_ms=float("inf"))
     elif how == "metric-null":  # a NaN becomes a null in metrics.json
         ov["energy_j"] = None
     elif how == "energy-negative":
@@ -175,7 +180,7 @@ def test_the_invariant_checker_passes_a_sound_run(small_run):
     from fuzz_strategies import check_facts, facts_of
 
     facts = _facts(small_run)
-    assert {f[1] for f in facts.frames} >= {"done", "dropped"}
+    assert {f.status for f in facts.frames} >= {"done", "dropped"}
     assert facts.link and small_run.metrics["overall"]["radio_s"] > 0
     check_facts(facts)
     check_facts(facts_of(small_run))  # the records the rows expand
