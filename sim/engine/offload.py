@@ -38,7 +38,7 @@ class OffloadOwner(Protocol):
     running: bool
     record: AppRecord
     device_stage: DeviceStage
-    """(its ``held`` frame waits for the link stage)"""
+    """the app's device stage, where a frame waits (``held``) for the link stage"""
 
     def kick(self) -> None:
         """The device stage may be free: start its next piece of work."""
