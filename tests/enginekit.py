@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from sim.engine.world import EngineResult, Simulation
 from sim.config.inputs import load_inputs
+from sim.engine.world import EngineResult, Simulation
 from sim.profile import Profile, save_profile
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
 

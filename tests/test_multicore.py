@@ -10,11 +10,11 @@ import simpy
 from enginekit import FixedScheduler, frames, simulate, write_world
 from synthetic import make_profile
 
+from sim.config.inputs import load_inputs
+from sim.config.scenario import ScenarioError
 from sim.engine.multicore import MultiCoreProcessor, water_fill
 from sim.engine.processor import Job, SharedProcessor
-from sim.config.inputs import load_inputs
 from sim.results.metrics import compute_metrics
-from sim.config.scenario import ScenarioError
 from sim.traces import Trace
 
 ONE = make_profile("one", [("v0", 0, 100.0, 0.5)])

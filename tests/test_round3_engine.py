@@ -67,8 +67,8 @@ def _cloud_only(view):  # type: ignore[no-untyped-def]
 def test_a_timeout_lifts_the_server_estimate_so_answers_come_back(tmp_path: Path) -> None:
     from enginekit import FixedScheduler
 
-    from sim.engine.world import Simulation
     from sim.config.inputs import load_inputs
+    from sim.engine.world import Simulation
     path = _trap_world(tmp_path)
     sim = Simulation(load_inputs(path), FixedScheduler(_cloud_only))
     seen: list[float] = []
@@ -99,8 +99,8 @@ def test_a_probe_keeps_the_server_estimate_fresh_while_nothing_is_offloaded(
         tmp_path: Path) -> None:
     from enginekit import FixedScheduler
 
-    from sim.engine.world import Simulation
     from sim.config.inputs import load_inputs
+    from sim.engine.world import Simulation
     path = _trap_world(tmp_path, duration_s=30)
     device_only = FixedScheduler({"a": ("full", 1.0)})
     sim = Simulation(load_inputs(path), device_only)

@@ -21,6 +21,7 @@ from itertools import groupby
 
 import simpy
 
+from sim.config.inputs import RunInputs, TimedEvent, app_rng
 from sim.engine.app import AppRuntime
 from sim.engine.context import P_DEADLINE, EngineContext
 from sim.engine.link import Link
@@ -29,7 +30,6 @@ from sim.engine.multicore import MultiCoreProcessor
 from sim.engine.processor import SharedProcessor, at
 from sim.engine.records import Decision
 from sim.engine.server import Server
-from sim.config.inputs import RunInputs, TimedEvent, app_rng
 from sim.routes import Route, build_route
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
 from sim.schedulers.contract import PlanContractError, check_plan, fits_memory
