@@ -31,7 +31,7 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 
 def _safe_name(text: str) -> str:
     """A name written into profiles and used for folders (``profiles/<device>/``)."""
-    from sim.paths import name_problem
+    from sim.common.paths import name_problem
 
     problem = name_problem(text)
     if problem:

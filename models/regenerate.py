@@ -17,7 +17,7 @@ from pathlib import Path
 
 from models.profiler import profile_family, train_family
 from models.registry import list_families
-from sim.atomic import write_text_atomic
+from sim.common.atomic import write_text_atomic
 
 __all__ = ["DEVICES", "FAMILIES", "main", "regenerate"]
 

@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from sim.atomic import write_bytes_atomic
+from sim.common.atomic import write_bytes_atomic
 
 __all__ = [
     "TrainConfig",

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.common.paths import name_problem
 from sim.config.inputs import RunInputs, load_inputs
 from sim.config.scenario import Scenario, ScenarioError, SchedulerSpec
 from sim.engine.world import EngineResult, Simulation
-from sim.paths import name_problem
 from sim.results.folder import (
     ResultsFolderError,
     cannot_write,

@@ -589,8 +589,8 @@ def bound_fix(msg: str) -> tuple[list[str | int], float] | None:
 def _validation_error(raw: dict[str, Any]) -> str | None:
     import warnings
 
+    from sim.common.messages import OneLineError
     from sim.config.inputs import load_inputs
-    from sim.messages import OneLineError
     from sim.runner import create_schedulers
     from sim.schedulers.registry import SchedulerError
 
@@ -646,6 +646,7 @@ def fuzz_plans(seed: int) -> Any:
     the same instant or a millisecond on. A plug-in may do all of it; the engine must cope."""
     import random
 
+    from sim.profile.routes import table_thresholds
     from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
 
     class FuzzPlans(Scheduler):
@@ -667,7 +668,7 @@ def fuzz_plans(seed: int) -> Any:
                 split = threshold = None
                 prog = a.profile.progressive
                 if prog is not None and a.profile.outcomes is not None and rng.random() < 0.5:
-                    threshold = rng.choice((0.0, 0.5, 1.0))
+                    threshold = rng.choice(table_thresholds(a.profile) or (0.0, 0.5, 1.0))
                 if prog is not None and a.server_profile is not None and rng.random() < 0.5:
                     split = rng.choice(("input", *(sp.name for sp in prog.splits)))
                     threshold = None if split == "input" else threshold  # runs no exits

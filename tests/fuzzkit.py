@@ -250,8 +250,8 @@ def clean_errors() -> tuple[type[BaseException], ...]:
     from sim.config.overrides import OverrideError
     from sim.config.scenario import ScenarioError
     from sim.profile import ProfileError
+    from sim.profile.routes import RouteError
     from sim.results.sweep import SweepError
-    from sim.routes import RouteError
     from sim.schedulers.registry import SchedulerError
     from sim.traces import TraceError
 

@@ -30,7 +30,13 @@ from sim.profile import (
     TransferBytes,
     load_profile,
 )
-from sim.routes import RouteError, build_route, exit_population
+from sim.profile.routes import (
+    RouteError,
+    build_route,
+    exit_population,
+    table_thresholds,
+    threshold_problem,
+)
 from sim.schedulers.builtin.device_only import DeviceOnly
 from sim.schedulers.builtin.spinn.offload_model import config_table
 
@@ -202,3 +208,15 @@ def test_spinn_estimates_read_the_tables_rates() -> None:
     route = build_route(prof, "full", "s0", 0.5, server=prof)
     assert table.accuracy[split] == pytest.approx(np.mean(route.correct))
     assert table.device_s[rows[(None, None)]] == pytest.approx(0.004)
+
+
+def test_a_threshold_the_table_was_not_measured_at_is_refused_before_the_run() -> None:
+    profile = _profile()
+    known = table_thresholds(profile)
+    assert known is not None and known == tuple(profile.outcomes.exit_table.thresholds)
+    missing = next(t for t in (0.05, 0.15, 0.33, 0.77) if all(abs(t - k) > 1e-9 for k in known))
+    assert threshold_problem(profile, None) is None
+    assert threshold_problem(profile, known[0]) is None
+    assert f"threshold {missing} is not in the exit table" in threshold_problem(profile, missing)
+    assert DeviceOnly(threshold=known[0]).misfit({"a": profile}) is None
+    assert "app 'a': agg: threshold" in DeviceOnly(threshold=missing).misfit({"a": profile})

@@ -12,8 +12,8 @@ from enginekit import FixedScheduler, frames, simulate, write_world
 from pydantic import BaseModel, ValidationError
 from synthetic import make_app, make_profile, make_view
 
+from sim.common.frozen import FrozenDict
 from sim.config.scenario import ScenarioError, load_scenario
-from sim.frozen import FrozenDict
 from sim.results.metrics import compute_metrics
 from sim.runner import run_scenario
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.config.scenario import ScenarioError, load_scenario
-from sim.input_files import (
+from sim.common.input_files import (
     PROFILE_MAX_BYTES,
     SOURCE_MAX_BYTES,
     TRACE_MAX_BYTES,
@@ -24,7 +23,8 @@ from sim.input_files import (
     InputFileError,
     read_input_bytes,
 )
-from sim.messages import EXCERPT_CHARS, excerpt, field_path
+from sim.common.messages import EXCERPT_CHARS, excerpt, field_path
+from sim.config.scenario import ScenarioError, load_scenario
 from sim.profile import ProfileError, load_profile
 from sim.results.sweep import SweepError, load_sweep
 from sim.traces import CsvTraceSpec, Trace, TraceError, build_trace

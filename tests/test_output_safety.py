@@ -16,7 +16,7 @@ from enginekit import write_world
 from figurekit import quick_and_closed  # noqa: F401 (autouse fixture)
 from synthetic import make_profile
 
-import sim.atomic
+import sim.common.atomic
 import sim.present.plots
 from sim.cli import main
 from sim.present.plots import PlotError, timeline
@@ -63,6 +63,7 @@ def test_a_hostile_label_makes_no_file_outside(compared, tmp_path, capsys, label
     err = capsys.readouterr().err
     assert "skipped timeline" in err and "scheduler label" in err
     assert main(["report", str(compared)]) == 0
+    assert "a comparison of 2 schedulers" in capsys.readouterr().err  # says what it read
     assert files(tmp_path) - files(compared) == outside
     assert not Path("/tmp/x.png").exists()
     assert {p.name for p in (compared / "plots").iterdir()} == {"cdf.png", "bars.png"}
@@ -207,15 +208,15 @@ def test_an_output_under_a_file_is_one_line(tmp_path, capsys, command):
 
 
 def _full_disk_at(monkeypatch, name: str) -> None:
-    real = sim.atomic.write_bytes_atomic
+    real = sim.common.atomic.write_bytes_atomic
 
     def write(path, data):
         if Path(path).name == name:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real(path, data)
 
-    monkeypatch.setattr(sim.atomic, "write_bytes_atomic", write)
-    monkeypatch.setattr(sim.present.plots, "write_bytes_atomic", write)
+    monkeypatch.setattr(sim.common.atomic, "write_bytes_atomic", write)
+    monkeypatch.setattr(sim.present.plots.figure, "write_bytes_atomic", write)
 
 
 def test_a_full_disk_leaves_no_run_looking_complete(tmp_path, capsys, monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 from synthetic import make_profile
 
 from sim.profile import Outcomes, load_profile
-from sim.routes import build_route, ranked_bits
+from sim.profile.routes import build_route, ranked_bits
 
 ROOT = Path(__file__).resolve().parents[1]
 

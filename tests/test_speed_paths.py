@@ -11,7 +11,7 @@ import pytest
 from synthetic import make_profile, progressive_profile
 
 from sim.profile import Outcomes, load_profile
-from sim.routes import CLOUD, RouteError, build_route
+from sim.profile.routes import CLOUD, RouteError, build_route
 from sim.schedulers.allocation import _eviction_order_sums, eviction_order
 from sim.schedulers.builtin.spinn import offload_model
 from sim.schedulers.builtin.spinn.offload_model import ConfigTable, config_table

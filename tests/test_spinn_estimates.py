@@ -22,7 +22,7 @@ from offloadkit import write_offload_world
 from synthetic import view_of_kind
 
 from sim.config.scenario import PowerSpec
-from sim.routes import CLOUD, build_route
+from sim.profile.routes import CLOUD, build_route
 from sim.schedulers.base import AppPlan, Plan, SpinnGoals, SystemView
 from sim.schedulers.builtin.neurosurgeon import Neurosurgeon
 from sim.schedulers.builtin.spinn.offload_model import METRICS, config_table, estimate

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from sim.atomic import write_text_atomic
+from sim.common.atomic import write_text_atomic
 
 __all__ = ["FIDELITY_KEYS", "fidelity_rows", "write_fidelity"]
 

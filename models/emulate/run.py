@@ -33,11 +33,11 @@ from models.emulate.schedule import (
     load_steps,
     nice_levels,
 )
-from sim.atomic import write_text_atomic
+from sim.common.atomic import write_text_atomic
+from sim.common.paths import name_problem
 from sim.config.inputs import RunInputs, load_inputs
 from sim.engine.records import AppRecord
 from sim.engine.world import EngineResult, Simulation
-from sim.paths import name_problem
 from sim.results.metrics import compute_metrics, write_outputs
 from sim.runner import create_schedulers, resolved_scenario
 

@@ -37,7 +37,7 @@ from models.nestdnn.trr import trr_scores
 from models.outcomes import build_outcomes, evaluate
 from models.registry import Family, ModelsUserError, register_family
 from models.train import TrainConfig, fit, load_checkpoint, run_stage, stage_generator
-from sim.atomic import write_text_atomic
+from sim.common.atomic import write_text_atomic
 from sim.profile import LoadTimes, Profile, Task, Variant
 
 __all__ = ["NestDNNResNet", "NestDNNVGG", "NestScale", "SCALES"]

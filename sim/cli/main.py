@@ -24,8 +24,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.atomic import write_text_atomic
 from sim.cli.plugin_commands import CommandProblem, add_plugin_commands
+from sim.common.atomic import write_text_atomic
 from sim.present.table import format_results, format_table
 
 __all__ = ["format_table", "main"]

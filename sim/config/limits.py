@@ -10,8 +10,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from sim.common.paths import name_problem, path_problem
 from sim.config.workload import MAX_MEAN_S
-from sim.paths import name_problem, path_problem
 
 __all__ = ["MAX_APPS", "MAX_DURATION_S", "MAX_EVENTS", "MAX_GOAL_MS", "MAX_MONITOR_SAMPLES",
            "MAX_PERIODIC_DECISIONS", "MAX_SEEDS", "MAX_WORKLOAD_DRAWS", "RANGES", "Range"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from sim.messages import OneLineError
+from sim.common.messages import OneLineError
 
 __all__ = ["OverrideError", "apply_overrides", "parse_override", "split_path"]
 

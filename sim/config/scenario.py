@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.common.messages import OneLineError, field_path, one_line
+from sim.common.paths import name_problem
 from sim.config.limits import (
     MAX_APPS,
     MAX_DURATION_S,
@@ -36,10 +38,8 @@ from sim.config.limits import (
     windows_checked,
 )
 from sim.config.workload import RandomWorkloadSpec
-from sim.messages import OneLineError, field_path, one_line
-from sim.paths import name_problem
+from sim.config.yaml_input import read_yaml
 from sim.traces import TraceSpecOrNumber
-from sim.yaml_input import read_yaml
 
 __all__ = [
     "AppSpec",

@@ -34,7 +34,7 @@ from sim.engine.processor import Job, at
 from sim.engine.records import AppRecord
 from sim.engine.ties import TIE_REL, tie_s
 from sim.profile import Profile
-from sim.routes import Route
+from sim.profile.routes import Route
 
 __all__ = ["AppRuntime"]
 

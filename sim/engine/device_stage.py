@@ -17,7 +17,7 @@ from sim.engine.frames import Frame
 from sim.engine.multicore import MultiCoreProcessor
 from sim.engine.processor import Job, SharedProcessor
 from sim.profile import Interference
-from sim.routes import Route
+from sim.profile.routes import Route
 
 __all__ = ["DeviceStage"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from sim.routes import Route
+from sim.profile.routes import Route
 
 __all__ = ["DONE", "DOWN", "HOLD", "LINK", "LOCAL", "QUEUED", "SERVER", "UP", "Frame",
            "FrameState"]

@@ -10,7 +10,7 @@ control), so nothing piles up there. Server jobs of one app run in order.
 Failures (SPINN 2.7). An offloaded frame that has no answer by its deadline
 (``timeout_factor`` times the predicted transfer + round trip + server time), or that is
 ready to send while the link is down, is finished on the device from the split (see
-:mod:`sim.routes`); such work runs before the next camera frame. A plan with
+:mod:`sim.profile.routes`); such work runs before the next camera frame. A plan with
 ``local_fallback: false`` (cloud-only baselines) loses the frame instead (counted as failed).
 """
 

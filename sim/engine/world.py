@@ -30,7 +30,7 @@ from sim.engine.multicore import MultiCoreProcessor
 from sim.engine.processor import SharedProcessor, at
 from sim.engine.records import Decision
 from sim.engine.server import Server
-from sim.routes import Route, build_route
+from sim.profile.routes import Route, build_route
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SpinnGoals, SystemView
 from sim.schedulers.contract import PlanContractError, check_plan, fits_memory
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.common.messages import excerpt
 from sim.importers.adaptivenet_sources import ARTIFACT, ModelSource, open_source
 from sim.importers.arch_params import (
     ABSORBED,
@@ -39,7 +40,6 @@ from sim.importers.output import (
     write_profiles,
 )
 from sim.importers.source import ImportDataError, SourceFile, slug
-from sim.messages import excerpt
 from sim.profile import (
     DeviceInfo,
     LatencyStats,

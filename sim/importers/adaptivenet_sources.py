@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.common.messages import excerpt
 from sim.importers.source import (
     ImportDataError,
     SourceFile,
@@ -28,7 +29,6 @@ from sim.importers.source import (
     load_python_literal,
     load_yaml,
 )
-from sim.messages import excerpt
 
 __all__ = ["ARTIFACT", "ARTIFACT_REPO", "MODEL_ALIASES", "ArtifactLayout", "ConvertedLayout",
            "Entry", "ModelSource", "open_source"]

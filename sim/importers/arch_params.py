@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim.messages import clip, excerpt
+from sim.common.messages import clip, excerpt
 
 __all__ = [
     "ABSORBED",

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.common.messages import excerpt
 from sim.importers.arch_params import ofa_net_counts
 from sim.importers.ofa_lut import layer_keys, missing_keys, predict_ms
 from sim.importers.output import building, device_name, select_devices, write_profiles
 from sim.importers.source import ImportDataError, SourceFile, load_json, load_yaml
-from sim.messages import excerpt
 from sim.profile import (
     DeviceInfo,
     LatencyStats,

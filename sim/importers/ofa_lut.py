@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sim.messages import clip
+from sim.common.messages import clip
 
 __all__ = ["layer_keys", "predict_ms", "missing_keys"]
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sim.atomic import stage_bytes
+from sim.common.atomic import stage_bytes
+from sim.common.messages import excerpt
+from sim.common.paths import name_problem, path_problem
 from sim.importers.source import ImportDataError, slug
-from sim.messages import excerpt
-from sim.paths import name_problem, path_problem
 from sim.profile import Profile, dumps_compact
 from sim.profile.io import first_error
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.common.messages import excerpt
 from sim.importers.safe_pickle import load_pickle
 from sim.importers.source import ImportDataError, SourceFile, load_json
-from sim.messages import excerpt
 
 __all__ = ["EXITS_DIR", "SHAPES_FILE", "CascadeRun", "ExitCounts", "MachineRun",
            "Serialisation", "discover_runs", "median", "read_cascade_runs", "read_exit_counts",

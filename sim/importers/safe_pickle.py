@@ -27,9 +27,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from sim.common.input_files import SOURCE_MAX_BYTES, InputFileError, read_input_bytes
+from sim.common.messages import clip, excerpt
 from sim.importers.source import ImportDataError
-from sim.input_files import SOURCE_MAX_BYTES, InputFileError, read_input_bytes
-from sim.messages import clip, excerpt
 
 __all__ = ["ALLOWED_GLOBALS", "load_pickle", "loads_restricted"]
 
@@ -148,7 +148,7 @@ def loads_restricted(data: bytes, where: str) -> Any:
 
 def load_pickle(path: Path) -> Any:
     """The plain data of the pickle file ``path`` (a regular file of at most
-    :data:`sim.input_files.SOURCE_MAX_BYTES`), read with the restricted unpickler."""
+    :data:`sim.common.input_files.SOURCE_MAX_BYTES`), read with the restricted unpickler."""
     try:
         data = read_input_bytes(Path(path), "published source", SOURCE_MAX_BYTES)
     except InputFileError as exc:

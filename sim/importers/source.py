@@ -18,9 +18,14 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
-from sim.input_files import SOURCE_MAX_BYTES, InputFileError, long_number_problem, read_input_text
-from sim.messages import clip
-from sim.yaml_input import yaml_problem
+from sim.common.input_files import (
+    SOURCE_MAX_BYTES,
+    InputFileError,
+    long_number_problem,
+    read_input_text,
+)
+from sim.common.messages import clip
+from sim.config.yaml_input import yaml_problem
 
 __all__ = [
     "ImportDataError",
@@ -42,7 +47,7 @@ class ImportDataError(ValueError):
 
 def _read_text(path: Path) -> str:
     """The text of a source file: a regular file of at most
-    :data:`sim.input_files.SOURCE_MAX_BYTES` (a device or FIFO is refused unopened)."""
+    :data:`sim.common.input_files.SOURCE_MAX_BYTES` (a device or FIFO is refused unopened)."""
     try:
         return read_input_text(path, "published source", SOURCE_MAX_BYTES)
     except InputFileError as exc:

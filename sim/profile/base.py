@@ -14,8 +14,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from sim.frozen import deep_freeze
-from sim.messages import OneLineError
+from sim.common.frozen import deep_freeze
+from sim.common.messages import OneLineError
 from sim.profile.packing import unpack_ints
 
 SCHEMA_VERSION = 1
@@ -32,7 +32,7 @@ class FrozenModel(BaseModel):
 NonNeg = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Frozen = AfterValidator(deep_freeze)
-"""Containers inside a profile are made immutable (tuples, FrozenDicts): see sim.frozen."""
+"""Containers inside a profile are made immutable (tuples, FrozenDicts): see sim.common.frozen."""
 FreeForm = Annotated[Any, Frozen]
 PackedInts = Annotated[
     tuple[int, ...],

@@ -12,14 +12,14 @@ from pydantic import (
     ValidationError,
 )
 
-from sim.atomic import write_text_atomic
-from sim.input_files import (
+from sim.common.atomic import write_text_atomic
+from sim.common.input_files import (
     PROFILE_MAX_BYTES,
     InputFileError,
     long_number_problem,
     read_input_text,
 )
-from sim.messages import field_path, one_line
+from sim.common.messages import field_path, one_line
 from sim.profile.base import ProfileError
 from sim.profile.model import Profile
 
@@ -33,7 +33,7 @@ def first_error(exc: ValidationError) -> str:
 
 def load_profile(path: str | os.PathLike[str]) -> Profile:
     """Read and validate a profile file; ProfileError with file and field on any problem.
-    Only a regular file of at most :data:`sim.input_files.PROFILE_MAX_BYTES` is read."""
+    Only a regular file of at most :data:`sim.common.input_files.PROFILE_MAX_BYTES` is read."""
     p = Path(path)
     try:
         text = read_input_text(p, "profile JSON", PROFILE_MAX_BYTES)

@@ -29,7 +29,7 @@ class ExitTable(FrozenModel):
     have left by each exit and how accurate the frames leaving at each exit are.
 
     Published work often gives only these aggregates, not per-sample outcomes; the
-    simulator then draws each frame's exit and correctness from them (:mod:`sim.routes`),
+    simulator then draws each frame's exit and correctness from them (:mod:`sim.profile.routes`),
     so the joint behaviour of one sample across exits and thresholds is lost.
     """
 

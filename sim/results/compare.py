@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.atomic import write_text_atomic
+from sim.common.atomic import write_text_atomic
 from sim.results import layout
 from sim.results.folder import replacing
 

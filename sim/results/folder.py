@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.messages import OneLineError
+from sim.common.messages import OneLineError
 
 __all__ = ["MARKER", "ResultsFolderError", "cannot_write", "check_replaceable", "mark",
            "replacing"]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.atomic import write_text_atomic
+from sim.common.atomic import write_text_atomic
 from sim.engine.world import EngineResult
 
 __all__ = ["APP_KEYS", "FRAME_KEYS", "compute_metrics", "frame_rows", "run_warnings",

@@ -17,8 +17,8 @@ A plan for a view:
    at most 1, both with :data:`SHARE_TOLERANCE` to spare for rounding (the sum is exact,
    ``math.fsum``);
 4. gives a ``split`` only to an app that has a server (``AppView.server_profile``), whether a
-   split point or :data:`sim.routes.CLOUD` (cloud only); and ``split`` with ``threshold`` make a
-   route (:func:`sim.routes.build_route`: both null for a profile without exits or split
+   split point or :data:`sim.profile.routes.CLOUD` (cloud only); and ``split`` with ``threshold`` make a
+   route (:func:`sim.profile.routes.build_route`: both null for a profile without exits or split
    points, a threshold in [0, 1], a known split, no threshold with cloud only, ...);
 5. writes ``notes`` only for running apps;
 6. asks ``wake_at_s`` for nothing or a finite time not before the view's;
@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 from sim.common.plugins import exception_line
 from sim.profile import Profile, Variant
-from sim.routes import CLOUD, Route, RouteError, build_route
+from sim.profile.routes import CLOUD, Route, RouteError, build_route
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView
 
 __all__ = ["SHARE_TOLERANCE", "AppSetup", "PlanContractError", "check_plan", "fits_memory",

@@ -17,7 +17,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from sim.messages import one_line
+from sim.common.messages import one_line
 from sim.schedulers.base import Scheduler
 from sim.schedulers.constraints import allowed, shown, violation
 

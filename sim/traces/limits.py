@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.messages import OneLineError
+from sim.common.messages import OneLineError
 
 MAX_POINTS = 2_000_000
 """Most breakpoints of one built trace (a file, a loop, a Markov chain): ~32 MB of arrays and

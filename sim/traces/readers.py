@@ -7,14 +7,14 @@ import csv
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from sim.input_files import TRACE_MAX_BYTES, InputFileError, read_input_text
-from sim.messages import excerpt
+from sim.common.input_files import TRACE_MAX_BYTES, InputFileError, read_input_text
+from sim.common.messages import excerpt
 from sim.traces.limits import MAX_POINTS, MAX_VALUE, TOO_BIG, TraceError, row_problem
 
 
 def data_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, stripped text) of non-blank, non-comment lines; I/O errors name the file.
-    Only a regular file of at most :data:`sim.input_files.TRACE_MAX_BYTES` is read (a FIFO
+    Only a regular file of at most :data:`sim.common.input_files.TRACE_MAX_BYTES` is read (a FIFO
     or a device is refused before it is opened)."""
     try:
         content = read_input_text(path, "trace", TRACE_MAX_BYTES, encoding="utf-8-sig")

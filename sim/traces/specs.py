@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.paths import path_problem
+from sim.common.paths import path_problem
 from sim.traces.limits import (
     MAX_VALUE,
     TOO_BIG,

@@ -9,8 +9,8 @@ from typing import Any
 
 import matplotlib
 
-from sim.atomic import remove_leftovers
-from sim.paths import inside, name_problem
+from sim.common.atomic import remove_leftovers
+from sim.common.paths import inside, name_problem
 from sim.present.plots.style import Style
 from sim.results import layout
 

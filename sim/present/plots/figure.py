@@ -16,14 +16,14 @@ import numpy as np
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from sim.atomic import write_bytes_atomic
-from sim.paths import name_problem
+from sim.common.atomic import write_bytes_atomic
+from sim.common.paths import name_problem
 from sim.present.plots.style import BASE, Style, layers, resolve_width
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sim.messages import OneLineError
+from sim.common.messages import OneLineError
 
 FORMATS = ("png", "pdf")
 KINDS = ("timeline", "cdf", "bars", "fidelity", "sweep", "accuracy_vs_fps",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.messages import OneLineError
+from sim.common.messages import OneLineError
 
 FORMATS = ("md", "html")
 EXPECTED = {

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from sim.atomic import remove_leftovers, write_text_atomic
+from sim.common.atomic import remove_leftovers, write_text_atomic
 from sim.present.report.blocks import (
     CSS,
     FORMATS,

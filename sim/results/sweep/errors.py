@@ -3,7 +3,7 @@ helper modules raise it too."""
 
 from __future__ import annotations
 
-from sim.messages import OneLineError
+from sim.common.messages import OneLineError
 
 __all__ = ["SweepError"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from sim.atomic import write_text_atomic
+from sim.common.atomic import write_text_atomic
 from sim.config.inputs import load_inputs
 from sim.results import layout
 from sim.results.sweep.aggregate import aggregate, csv_text

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sim.config.inputs import RunInputs, load_inputs
 from sim.config.overrides import OverrideError, split_path
 from sim.config.scenario import load_scenario
+from sim.config.yaml_input import read_yaml
 from sim.results.sweep.errors import SweepError
 from sim.results.sweep.spec import (
     MAX_RUNS,
@@ -29,7 +30,6 @@ from sim.results.sweep.spec import (
     value_text,
 )
 from sim.results.sweep.trust import FileHasher, input_digest
-from sim.yaml_input import read_yaml
 
 
 # -- loading and checking -----------------------------------------------------------------

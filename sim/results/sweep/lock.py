@@ -4,7 +4,7 @@
 ``O_CREAT | O_EXCL``, so two sweeps started together cannot both get it. A lock whose process
 is gone (a sweep killed with ``kill -9``) is taken over; a live one refuses the second sweep
 in one line naming the folder and the pid. While the lock is held, the temp files that
-:mod:`sim.atomic` leaves behind when a sweep is killed mid-write are removed.
+:mod:`sim.common.atomic` leaves behind when a sweep is killed mid-write are removed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = ["LOCK_NAME", "SweepLocked", "remove_temp_files", "sweep_lock"]
 
 LOCK_NAME = ".sweep.lock"
 _TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
-"""``.NAME.XXXXXXXX.tmp``: the temp file of :func:`sim.atomic.write_bytes_atomic` (mkstemp)"""
+"""``.NAME.XXXXXXXX.tmp``: the temp file of :func:`sim.common.atomic.write_bytes_atomic` (mkstemp)"""
 _YOUNG_S = 10.0
 """An unreadable lock younger than this may be one whose writer has not written its pid."""
 

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from sim.common.paths import path_problem
 from sim.config.limits import MAX_SEEDS
-from sim.paths import path_problem
 from sim.results.sweep.trust import fingerprint
 
 PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

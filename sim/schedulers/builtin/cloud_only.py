@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sim.routes import CLOUD
+from sim.profile.routes import CLOUD
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
 from sim.schedulers.registry import register_scheduler

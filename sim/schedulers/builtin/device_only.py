@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from sim.profile import Profile
+from sim.profile.routes import threshold_problem
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, Plan, Scheduler, SystemView
 from sim.schedulers.constraints import Declaration, Interval
@@ -30,6 +32,14 @@ class DeviceOnly(Scheduler):
 
     def __init__(self, threshold: float | None = None) -> None:
         self.threshold = threshold
+
+    def misfit(self, profiles: Mapping[str, Profile]) -> str | None:
+        """A threshold a published exit table was not measured at cannot run."""
+        for app, profile in profiles.items():
+            problem = threshold_problem(profile, self.threshold)
+            if problem:
+                return f"app {app!r}: {problem}"
+        return None
 
     def decide(self, view: SystemView) -> Plan:
         notes: dict[str, str] = {}

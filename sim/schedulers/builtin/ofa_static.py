@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sim.paths import name_problem
+from sim.common.paths import name_problem
 from sim.profile import Profile, Variant
 from sim.schedulers.allocation import fit_memory, priority_shares
 from sim.schedulers.base import AppPlan, AppView, Plan, Scheduler, SystemView

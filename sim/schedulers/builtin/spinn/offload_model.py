@@ -1,7 +1,7 @@
 """SPINN's performance model (ALGORITHMS 2.4): estimates of every (split, threshold)
 configuration of a progressive app, from its profile and the monitors' estimates.
 
-Per configuration the profile fixes, over its real eval samples (:mod:`sim.routes`): the
+Per configuration the profile fixes, over its real eval samples (:mod:`sim.profile.routes`): the
 mean device work, the fraction ``p`` of frames that leave the device, the mean bytes sent per
 frame, the server work per offloaded frame and the accuracy. The system state then scales
 them into mean stage times per frame:
@@ -79,7 +79,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.profile import ExitPoint, Profile
-from sim.routes import (
+from sim.profile.routes import (
     CLOUD,
     RouteError,
     _bits,
@@ -179,7 +179,7 @@ def config_table(profile: Profile, server: Profile | None, upload_bytes: float |
     """All configurations: device only, every split and cloud only (when a server profile is
     given and ``with_splits``), each with every threshold (cloud only without one).
 
-    Each configuration is what :func:`sim.routes.build_route` gives for it (those it refuses
+    Each configuration is what :func:`sim.profile.routes.build_route` gives for it (those it refuses
     are left out), summed up over the samples with numpy. Cached per process by the
     profiles' content (:func:`content_key`), so a run that loads the same profiles again
     reuses the table."""
@@ -223,7 +223,7 @@ def _build_table(profile: Profile, server: Profile | None, upload_bytes: float |
 
 class _Samples:
     """Per-sample arrays of one profile (and server), read once, and the summary of one
-    configuration from them: the same steps as :func:`sim.routes.build_route` for the
+    configuration from them: the same steps as :func:`sim.profile.routes.build_route` for the
     profile's first variant (the same RouteErrors), without building its tuples."""
 
     def __init__(self, profile: Profile, server: Profile | None,
@@ -270,7 +270,7 @@ class _Samples:
         return self.correct_of(key)
 
     def first_firing(self, exits: list[ExitPoint], threshold: float) -> np.ndarray:
-        """As :func:`sim.routes._first_firing`."""
+        """As :func:`sim.profile.routes._first_firing`."""
         if not exits:
             return np.zeros(self.n, dtype=np.int64)
         if uses_table(self.profile, exits):  # aggregate outcomes: the exit table

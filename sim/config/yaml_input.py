@@ -3,7 +3,7 @@
 The operating system and PyYAML fail in many ways (missing file, folder, a device or FIFO, a
 file over the size limit, bytes that are not UTF-8, absurd nesting, bad syntax, a number
 over Python's digit limit); each becomes the caller's own error class naming the file.
-Only regular files are read (:mod:`sim.input_files`); a message quotes at most a short,
+Only regular files are read (:mod:`sim.common.input_files`); a message quotes at most a short,
 escaped excerpt of the file.
 """
 
@@ -15,8 +15,13 @@ from typing import Any
 
 import yaml
 
-from sim.input_files import YAML_MAX_BYTES, InputFileError, long_number_problem, read_input_text
-from sim.messages import EXCERPT_CHARS, clip
+from sim.common.input_files import (
+    YAML_MAX_BYTES,
+    InputFileError,
+    long_number_problem,
+    read_input_text,
+)
+from sim.common.messages import EXCERPT_CHARS, clip
 
 __all__ = ["read_yaml", "yaml_problem"]
 

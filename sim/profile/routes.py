@@ -38,10 +38,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.messages import OneLineError
+from sim.common.messages import OneLineError
 from sim.profile import ExitPoint, ExitTable, Profile, SplitPoint
 
-__all__ = ["CLOUD", "ExitPopulation", "Route", "RouteError", "build_route", "exit_population"]
+__all__ = ["CLOUD", "ExitPopulation", "Route", "RouteError", "build_route", "exit_population",
+           "table_thresholds", "threshold_problem"]
 
 CLOUD = "input"
 """The split name meaning cloud-only: the device sends the camera frame."""
@@ -180,6 +181,28 @@ def exit_population(profile: Profile, threshold: float) -> ExitPopulation:
     if pop is None:
         pop = hit[1][key] = _populate(table, row, out.samples, final_top1)
     return pop
+
+
+def table_thresholds(profile: Profile) -> tuple[float, ...] | None:
+    """The exit thresholds a profile can run, when its exits are drawn from an exit table
+    (published aggregates know only the thresholds they were measured at); None when any
+    threshold in [0, 1] works (per-sample confidences) or the profile has no exits."""
+    prog = profile.progressive
+    exits = [e for e in prog.exits if e.flops_fraction < 1.0] if prog is not None else []
+    if not uses_table(profile, exits):
+        return None
+    table = profile.outcomes.exit_table if profile.outcomes is not None else None
+    return tuple(table.thresholds) if table is not None else None
+
+
+def threshold_problem(profile: Profile, threshold: float | None) -> str | None:
+    """Why ``threshold`` cannot run on ``profile`` (not among its exit table's thresholds),
+    or None."""
+    known = table_thresholds(profile)
+    if threshold is None or known is None or any(abs(t - threshold) <= 1e-9 for t in known):
+        return None
+    return (f"{profile.family}: threshold {threshold} is not in the exit table's thresholds "
+            f"{list(known)}")
 
 
 def uses_table(profile: Profile, exits: list[ExitPoint]) -> bool:

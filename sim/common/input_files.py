@@ -8,7 +8,7 @@ one line naming the file and the limit. Every size limit is stated in the docs
 (scenarios/README.md and profiles/README.md, "Input limits").
 
 A message that quotes the content of such a file quotes a short, escaped excerpt
-(:func:`sim.messages.excerpt`), never a whole line: a path given by mistake must not print
+(:func:`sim.common.messages.excerpt`), never a whole line: a path given by mistake must not print
 what the file holds.
 """
 
@@ -20,7 +20,7 @@ import stat
 import sys
 from pathlib import Path
 
-from sim.messages import clip
+from sim.common.messages import clip
 
 __all__ = [
     "MB",
