@@ -26,6 +26,7 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from typing import Any
 
+from models.emulate.log import EndLine, FrameLine, SwitchLine, format_line
 from models.emulate.schedule import AppSession
 
 __all__ = ["AppWorker", "BackgroundWorker", "run_app", "run_background"]
@@ -140,7 +141,7 @@ def _session(w: AppWorker, sess: AppSession, t0: float, c0: float, modules: dict
         if variant != loaded:
             s = clock()
             modules[variant].load_state_dict(torch.load(files[variant], weights_only=True))
-            out.write(f"S,{s - t0:.6f},{clock() - s:.6f},{loaded or ''},{variant}\n")
+            out.write(format_line(SwitchLine(s - t0, clock() - s, loaded or "", variant)))
             loaded = variant
             continue
         n = int((now - launch) / period + _ARRIVAL_EPS) + 1
@@ -163,11 +164,11 @@ def _session(w: AppWorker, sess: AppSession, t0: float, c0: float, modules: dict
         if finish > end:
             break  # still running when the app exits: dropped, as in the engine
         correct = -1 if ys is None else int(int(pred.argmax(1)[0]) == int(ys[i]))
-        out.write(f"F,{arrival:.6f},{start:.6f},{finish:.6f},{variant},{correct},"
-                  f"{time.process_time() - c0:.6f}\n")
+        out.write(format_line(FrameLine(arrival, start, finish, variant, correct,
+                                        time.process_time() - c0)))
         processed += 1
     arrived = max(0, int(math.ceil((end - launch) / period - _ARRIVAL_EPS)))
-    out.write(f"E,{launch:.6f},{end:.6f},{arrived},{processed}\n")
+    out.write(format_line(EndLine(launch, end, arrived, processed)))
 
 
 @dataclass

@@ -10,8 +10,6 @@ The emulated frames go through the same metrics code as simulated ones, and
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import multiprocessing as mp
@@ -24,6 +22,7 @@ from typing import Any
 from models.emulate.calibrate import machine_speed
 from models.emulate.family_args import family_kwargs
 from models.emulate.fidelity import fidelity_rows, write_fidelity
+from models.emulate.log import FrameLine, SwitchLine, read_lines
 from models.emulate.processes import AppWorker, BackgroundWorker, run_app, run_background
 from models.emulate.schedule import (
     AppSession,
@@ -166,28 +165,25 @@ def _parse(path: Path, name: str, spec: Any, sessions: list[AppSession],
     closed, open_frames = 0, 0
     if path.exists():
         goal = spec.goal_ms
-        for row in csv.reader(io.StringIO(path.read_text())):
-            if not row:
-                continue
-            if row[0] == "F":
-                arrival, start, finish = map(float, row[1:4])
-                rec.frames.append(arrival_s=arrival, finish_s=finish, correct=row[5] == "1",
-                                  variant=row[4], exit=row[4], offloaded=False, fallback=False,
+        for line in read_lines(path.read_text()):
+            if isinstance(line, FrameLine):
+                rec.frames.append(arrival_s=line.arrival_s, finish_s=line.finish_s,
+                                  correct=line.correct == 1, variant=line.variant,
+                                  exit=line.variant, offloaded=False, fallback=False,
                                   goal_ms=goal)
-                cpu = float(row[6])
-                busy.append((start, finish))
+                cpu = line.cpu_s
+                busy.append((line.start_s, line.finish_s))
                 open_frames += 1
-            elif row[0] == "S":
-                if row[3]:
+            elif isinstance(line, SwitchLine):
+                if line.replaced:
                     rec.switches += 1
-                    rec.switch_s += float(row[2])
+                    rec.switch_s += line.seconds
                 else:
-                    rec.load_s += float(row[2])
-            elif row[0] == "E" and len(row) == 5:
-                launch, end = float(row[1]), float(row[2])
-                rec.arrived += int(row[3])
-                rec.dropped += int(row[3]) - int(row[4])
-                rec.active_s += end - launch
+                    rec.load_s += line.seconds
+            else:
+                rec.arrived += line.arrived
+                rec.dropped += line.arrived - line.processed
+                rec.active_s += line.end_s - line.launch_s
                 closed += 1
                 open_frames = 0
     for sess in sessions[closed:closed + 1]:
