@@ -13,7 +13,7 @@ from synthetic import make_profile, progressive_profile
 from sim.profile import Outcomes, load_profile
 from sim.profile.routes import CLOUD, RouteError, build_route
 from sim.schedulers.allocation import _eviction_order_sums, eviction_order
-from sim.schedulers.builtin.spinn import offload_model
+from sim.schedulers.builtin.spinn import configs
 from sim.schedulers.builtin.spinn.offload_model import ConfigTable, config_table
 from sim.schedulers.builtin.spinn.scheduler import DEFAULT_THRESHOLDS
 
@@ -59,7 +59,7 @@ def _same(a: ConfigTable, b: ConfigTable) -> None:
 
 
 def _fresh(profile, server, upload, ths, with_splits=True) -> ConfigTable:
-    offload_model._TABLES.clear()
+    configs._TABLES.clear()
     return config_table(profile, server, upload, ths, with_splits)
 
 
