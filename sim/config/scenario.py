@@ -2,6 +2,10 @@
 
 Errors name the file, the key path and what was expected, in one line, so that
 ``mvsched validate`` and ``mvsched run`` can print them without a traceback.
+
+One module because it is one data model: the sections (device, network, server, apps,
+events, monitor, engine, metrics) validate against each other in :class:`Scenario`; their
+size caps and physical ranges live in :mod:`sim.config.limits`.
 """
 
 from __future__ import annotations
