@@ -59,7 +59,9 @@ def _summary_rows(results) -> list[dict[str, Any]]:
 def _table_keys(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     extra = tuple(k for k in OFFLOAD_KEYS if any(r.get(k) for r in rows))
     late = any(r.get("accuracy_in_time") != r.get("accuracy") for r in rows)
-    first = ("accuracy", "accuracy_in_time") if late else ("accuracy",)
+    lost = any(r.get("accuracy_arrived") != r.get("accuracy_in_time") for r in rows)
+    first = ("accuracy", *(("accuracy_in_time",) if late else ()),
+             *(("accuracy_arrived",) if lost else ()))
     refused = (REFUSED_KEY,) if any(r.get(REFUSED_KEY) for r in rows) else ()
     return (*first, *TABLE_KEYS[1:], *extra, *refused)
 

@@ -51,7 +51,7 @@ WIDTH = 100
 WALL_CLOCK_KEYS = frozenset({"decision_ms_median"})
 """measured in wall time on this machine: printed apart, they vary from run to run"""
 ABBREVIATIONS = {
-    "accuracy": "acc", "accuracy_in_time": "acc_t", "worst_app_accuracy": "worst",
+    "accuracy": "acc", "accuracy_in_time": "acc_t", "accuracy_arrived": "acc_arr", "worst_app_accuracy": "worst",
     "latency_ms_mean": "lat_ms", "latency_ms_p95": "p95", "dropped": "drop",
     "deadline_misses": "late", "energy_j": "J", "switches": "sw", "switch_s": "sw_s",
     "offloaded": "offl", "early_exits": "exits", "fallbacks": "fallb", "server_s": "srv_s",

@@ -34,8 +34,8 @@ from sim.results.folder import replacing
 __all__ = ["COLUMNS", "Comparison", "ci95", "compare", "metric_columns", "summarize"]
 
 COLUMNS = (
-    "accuracy", "accuracy_in_time", "fps", "latency_ms_mean", "latency_ms_p95",
-    "frames", "processed", "dropped", "failed", "deadline_misses", "offloaded", "early_exits",
+    "accuracy", "accuracy_in_time", "accuracy_arrived", "fps", "latency_ms_mean",
+    "latency_ms_p95", "frames", "processed", "dropped", "failed", "deadline_misses", "offloaded", "early_exits",
     "fallbacks", "timeouts", "switches", "sent_mb", "device_s", "radio_s", "server_s",
     "energy_j", "radio_energy_j", "switch_s", "load_s", "active_s", "decision_ms_median",
     "decisions", "refused_plans", "peak_memory_mb", "busy_s", "worst_app_accuracy",

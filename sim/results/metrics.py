@@ -24,7 +24,8 @@ __all__ = ["APP_KEYS", "FRAME_KEYS", "compute_metrics", "frame_rows", "run_warni
            "write_outputs"]
 
 APP_KEYS = (
-    "accuracy", "accuracy_in_time", "fps", "latency_ms_mean", "latency_ms_p95", "frames", "processed", "dropped",
+    "accuracy", "accuracy_in_time", "accuracy_arrived", "fps", "latency_ms_mean", "latency_ms_p95",
+    "frames", "processed", "dropped",
     "failed", "deadline_misses", "offloaded", "early_exits", "fallbacks", "timeouts",
     "sent_mb", "device_s", "radio_s", "server_s", "energy_j", "radio_energy_j", "switches",
     "switch_s", "load_s", "active_s", "decision_ms_median",
@@ -152,6 +153,7 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
         apps[name] = {
             "accuracy": _r(correct.mean()) if correct.size else None,
             "accuracy_in_time": _r(in_time.mean()) if correct.size else None,
+            "accuracy_arrived": _r(in_time.sum() / rec.arrived) if rec.arrived else None,
             "fps": _r(len(lat) / rec.active_s) if rec.active_s > 0 else None,
             "latency_ms_mean": _r(mean),
             "latency_ms_p95": _r(p95),
@@ -194,6 +196,7 @@ def compute_metrics(res: EngineResult) -> dict[str, Any]:
     overall = {
         "accuracy": _r(correct.mean()) if correct.size else None,
         "accuracy_in_time": _r(in_time.mean()) if correct.size else None,
+        "accuracy_arrived": _r(in_time.sum() / total("frames")) if total("frames") else None,
         "fps": _r(total_processed / total_active) if total_active > 0 else None,
         "latency_ms_mean": _r(mean),
         "latency_ms_p95": _r(p95),

@@ -333,7 +333,9 @@ def _spec_threshold(rows: Sequence[Mapping[str, Any]], x: str | None = None,
 
 def _spec_budget(rows: Sequence[Mapping[str, Any]], x: str | None = None) -> dict[str, Any]:
     x = x or _param_column(rows, ("budget", "latency_goal"))
-    ys = [y for y in ("accuracy_in_time", "accuracy") if f"{y}_mean" in sweep_columns(rows)]
+    columns = sweep_columns(rows)
+    headline = [y for y in ("accuracy_arrived", "accuracy_in_time") if f"{y}_mean" in columns]
+    ys = [*headline[:1], *(["accuracy"] if "accuracy_mean" in columns else [])]
     return {"x": x, "ys": ys, "name": "accuracy_vs_budget",
             "xlabel": "latency budget (ms)", "ylabels": [metric_label(y) for y in ys],
             "title": "accuracy vs latency budget", "hue": _hue_for(rows, x, None)}
