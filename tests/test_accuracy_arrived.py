@@ -35,5 +35,5 @@ def test_dropped_and_late_frames_count_as_wrong(tmp_path) -> None:
         got[label] = overall
     # the slow model answers few of the 90 frames: right on most of those it answers, but
     # most arrived frames are dropped, so over the arrived frames it falls below the fast one
-    assert got["slow"]["dropped"] > 60 and got["slow"]["accuracy"] > got["fast"]["accuracy"]
+    assert got["slow"]["dropped"] > 45 and got["slow"]["accuracy"] > got["fast"]["accuracy"]
     assert got["slow"]["accuracy_arrived"] < got["fast"]["accuracy_arrived"]
