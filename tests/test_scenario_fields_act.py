@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from synthetic import make_profile
 
 from sim.config.scenario import Scenario
-from sim.profile import Interference, save_profile
+from sim.profile import Interference, LatencyStats, save_profile
 from sim.runner import run_scenario
 
 DESCRIPTIVE = {
@@ -36,6 +36,11 @@ CO_RUN = Interference(co_runners=(1, 2), slowdown=(1.3, 1.6), after_idle=1.1, va
 NESTED = make_profile("n", [("d0", 2_000_000, 6.0, 0.55), ("d1", 6_000_000, 14.0, 0.7),
                             ("d2", 12_000_000, 30.0, 0.8)],
                       independents=[("i2", 12_000_000, 30.0, 0.8)], interference=CO_RUN)
+NESTED = NESTED.model_copy(update={"variants": tuple(  # a measured spread: engine.latency
+    v.model_copy(update={"latency_ms": LatencyStats(median=v.latency_ms.median,
+                                                    p10=0.8 * v.latency_ms.median,
+                                                    p90=1.5 * v.latency_ms.median)})
+    for v in NESTED.variants)})
 SLOWER = make_profile("n", [("d0", 2_000_000, 9.0, 0.55), ("d1", 6_000_000, 21.0, 0.7),
                             ("d2", 12_000_000, 45.0, 0.8)],
                       independents=[("i2", 12_000_000, 45.0, 0.8)], interference=CO_RUN)
@@ -178,6 +183,7 @@ CASES: dict[str, tuple[Callable[[], dict], Callable[[dict], None]]] = {
     "engine.work_conserving": (_device_world, _set("engine", {"work_conserving": False})),
     "engine.pipelined": (_offload_world, _set("engine", {"pipelined": False})),
     "engine.interference": (_device_world, _set("engine", {"interference": True})),
+    "engine.latency": (_device_world, _set("engine", {"latency": "measured"})),
     "metrics.timing": (_device_world, _set("metrics", {"timing": True})),
     "metrics.frames_csv": (_device_world, _set("metrics", {"frames_csv": True})),
 }

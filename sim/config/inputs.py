@@ -22,10 +22,11 @@ from sim.config.scenario import Scenario, ScenarioError, load_scenario
 from sim.profile import Profile, ProfileError, load_profile
 from sim.traces import Trace, TraceError, build_trace
 
-__all__ = ["RunInputs", "TimedEvent", "app_rng", "rng_for", "resolve", "load_inputs"]
+__all__ = ["RunInputs", "TimedEvent", "app_rng", "latency_rng", "rng_for", "resolve",
+           "load_inputs"]
 
 # stream roles: fixed numbers so results never depend on construction order
-ROLE_WORKLOAD, ROLE_LOAD, ROLE_BANDWIDTH, ROLE_SERVER, ROLE_APPS = 0, 1, 2, 3, 100
+ROLE_WORKLOAD, ROLE_LOAD, ROLE_BANDWIDTH, ROLE_SERVER, ROLE_APPS, ROLE_LATENCY = 0, 1, 2, 3, 100, 101
 
 
 def rng_for(seed: int, role: int, *key: int) -> np.random.Generator:
@@ -39,6 +40,13 @@ def app_rng(seed: int, name: str) -> np.random.Generator:
     reordering or adding apps leaves every other app's samples unchanged."""
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     return rng_for(seed, ROLE_APPS, int.from_bytes(digest[:8], "little"))
+
+
+def latency_rng(seed: int, name: str) -> np.random.Generator:
+    """An app's per-inference latency stream (``engine.latency: measured``), keyed by its name
+    and apart from its sample draws."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return rng_for(seed, ROLE_LATENCY, int.from_bytes(digest[:8], "little"))
 
 
 @dataclass(frozen=True)

@@ -266,6 +266,12 @@ class EngineSpec(_Frozen):
         description="apply the profiles' measured co-run and after-idle slowdowns "
                     "(Profile.interference; every app's profile must have one)",
     )
+    latency: Literal["median", "measured"] = Field(
+        default="median",
+        description="median: every inference takes its variant's median latency (exact, "
+                    "reproducible by hand); measured: each inference's device work is drawn "
+                    "from the variant's measured p10/median/p90 (sim.engine.latency)",
+    )
 
 
 class MetricsSpec(_Frozen):

@@ -29,6 +29,7 @@ from sim.engine.camera import ARRIVAL_EPS, Camera
 from sim.engine.context import EngineContext
 from sim.engine.device_stage import DeviceStage
 from sim.engine.frames import Frame
+from sim.engine.latency import WorkDraw
 from sim.engine.offload import Offload
 from sim.engine.processor import Job, at
 from sim.engine.records import AppRecord
@@ -44,7 +45,7 @@ class AppRuntime:
     (``camera``), device stage (``device_stage``) and offload (``offload``)."""
 
     def __init__(self, ctx: EngineContext, spec: AppSpec, profile: Profile,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, work_draw: WorkDraw | None = None) -> None:
         self.ctx = ctx
         self.env = ctx.env
         self.spec = spec
@@ -75,6 +76,8 @@ class AppRuntime:
         self.device_stage = DeviceStage(spec.name, ctx.device, self._device_done,
                                         profile.interference if ctx.interference else None)
         self.offload = Offload(self, ctx)
+        self.work_draw = work_draw
+        """per-inference work factors (engine.latency: measured), or None: the median"""
 
     # -- lifecycle -------------------------------------------------------------------------
     def launch(self) -> None:
@@ -212,6 +215,8 @@ class AppRuntime:
         if work <= 0.0:
             self._offload(route, r, r if n_eval else 0)
             return
+        if self.work_draw is not None:
+            work *= self.work_draw.factor(route.variant)
         # after sleeping until its frame, cold caches (not for a tie's float step)
         dev.start(work, route.variant, start, now, pending <= 0)
 

@@ -21,9 +21,10 @@ from itertools import groupby
 
 import simpy
 
-from sim.config.inputs import RunInputs, TimedEvent, app_rng
+from sim.config.inputs import RunInputs, TimedEvent, app_rng, latency_rng
 from sim.engine.app import AppRuntime
 from sim.engine.context import P_DEADLINE, EngineContext
+from sim.engine.latency import WorkDraw
 from sim.engine.link import Link
 from sim.engine.monitors import Monitors
 from sim.engine.multicore import MultiCoreProcessor
@@ -107,8 +108,10 @@ class Simulation:
             on_link_trouble=self._link_trouble,
         )
         self.apps: dict[str, AppRuntime] = {
-            spec.name: AppRuntime(ctx, spec, inputs.profiles[spec.family],
-                                  app_rng(sc.seed, spec.name))
+            spec.name: AppRuntime(
+                ctx, spec, inputs.profiles[spec.family], app_rng(sc.seed, spec.name),
+                WorkDraw(inputs.profiles[spec.family], latency_rng(sc.seed, spec.name))
+                if sc.engine.latency == "measured" else None)
             for spec in sc.apps
         }
         self.plan: dict[str, AppPlan] = {}
