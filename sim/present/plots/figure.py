@@ -40,8 +40,8 @@ SWEEP_METRICS = ("accuracy", "accuracy_in_time", "accuracy_arrived", "fps", "lat
                  "latency_ms_p95", "energy_j", "dropped")
 METRIC_LABELS = {
     "accuracy": "accuracy (fraction correct)",
-    "accuracy_in_time": "accuracy in time (fraction correct and on time)",
-    "accuracy_arrived": "accuracy of arrived frames (correct and on time, of all)",
+    "accuracy_in_time": "accuracy in time (fraction)",
+    "accuracy_arrived": "accuracy of arrived (fraction)",
     "worst_app_accuracy": "worst app accuracy (fraction)",
     "fps": "frame rate (fps)",
     "latency_ms_mean": "mean latency (ms)",
