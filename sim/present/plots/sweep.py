@@ -240,7 +240,7 @@ def sweep_curve(rows: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], ou
             label = f"{sched}, {hv}" if hue else sched
             pts = _curve(ax, group, x, y, at, style, label, sched in only, annotate)
             if annotate:
-                labelled.append((pts, style["color"]))
+                labelled.append((pts, colors.get(sched, FALLBACK)))
         for pts, color in labelled:
             _annotate(ax, pts, color)
         if ticks:
