@@ -4,6 +4,21 @@ Stages (each a checkpoint file in ``ckpt_dir``, skipped when present): ``vanilla
 ``prune1..K``, ``grow1..K`` (``growK`` holds the multi-capacity model), ``independent1..K``
 (models of the pruned sizes trained from scratch: the resource-agnostic baseline; the vanilla
 model is the full-size one). Descendant ``d1`` is the seed, ``dK+1`` the full model.
+
+The independent model of pruning level ``k`` (profile id ``d{K-k+1}-ind``) is trained with the
+same schedule as the descendant of its size, stage for stage (:func:`independent_schedule`),
+so the comparison isolates nesting (pruning a trained model, then freezing and growing):
+
+1. the vanilla model's training (``vanilla``: same epochs, learning rate and data order),
+   from a fresh initialisation at the level's widths;
+2. one fine-tuning per pruning iteration, ``prune1..K`` (the seed's weights go through all K);
+3. one stage per growth up to its size, ``grow1..K-k`` (``grow`` / ``grow_last``), each with
+   distillation from the vanilla model at weight ``grow_kd``, as the grown filters get.
+
+At the standard scale: the seed-size model (``d1-ind``) 5 + 4 x 1 = 9 epochs, no
+distillation; ``d2-ind`` 9 + 3 = 12 epochs, the last 3 distilled; ``d3-ind`` 15 (6 distilled);
+``d4-ind`` 18 (9 distilled). The full-size baseline ``d5-ind`` is the vanilla model itself
+(5 epochs), the teacher of all the others.
 """
 
 from __future__ import annotations
@@ -40,7 +55,7 @@ from models.train import TrainConfig, fit, load_checkpoint, run_stage, stage_gen
 from sim.common.atomic import write_text_atomic
 from sim.profile import LoadTimes, Profile, Task, Variant
 
-__all__ = ["NestDNNResNet", "NestDNNVGG", "NestScale", "SCALES"]
+__all__ = ["NestDNNResNet", "NestDNNVGG", "NestScale", "SCALES", "independent_schedule"]
 
 
 def _distilling(teacher: torch.nn.Module, student: torch.nn.Module, weight: float,
@@ -104,6 +119,20 @@ SCALES: dict[str, NestScale] = {
 }
 
 
+def independent_schedule(sc: NestScale, level: int, k_max: int) -> list[tuple[str, TrainConfig, bool]]:
+    """The stages an independent model of pruning ``level`` (1..k_max) trains through, as
+    ``(mirrored stage, its config, distilled)``: the stages whose epochs the descendant of
+    the same size went through (see the module docstring)."""
+    if not 1 <= level <= k_max:
+        raise ValueError(f"independent models exist for levels 1..{k_max}, not {level}")
+    stages = [("vanilla", sc.vanilla, False)]
+    stages += [(f"prune{i}", sc.prune, False) for i in range(1, k_max + 1)]
+    for j in range(1, k_max - level + 1):
+        cfg = sc.grow_last if j == k_max and sc.grow_last is not None else sc.grow
+        stages.append((f"grow{j}", cfg, True))
+    return stages
+
+
 class _NestDNN(Family):
     """Shared pipeline of the VGG and ResNet NestDNN families."""
 
@@ -152,8 +181,10 @@ class _NestDNN(Family):
         k_max = len(levels) - 1
         bar = tqdm(total=3 * k_max + 1, desc=f"{self.name} stages", disable=not progress)
 
-        def fit_net(net: NestedNet, cfg: TrainConfig, stage: str, **kw: Any) -> list[float]:
-            return fit(net, data.train, cfg, stage_generator(self.seed, stage, "data"),
+        def fit_net(net: NestedNet, cfg: TrainConfig, stage: str, order: str | None = None,
+                    **kw: Any) -> list[float]:
+            """Train on ``data.train`` in the data order of stage ``order`` (default: own)."""
+            return fit(net, data.train, cfg, stage_generator(self.seed, order or stage, "data"),
                        progress=progress, desc=stage, **kw)
 
         def vanilla() -> dict[str, Any]:
@@ -205,7 +236,11 @@ class _NestDNN(Family):
             def independent(k: int = k) -> dict[str, Any]:
                 ind = NestedNet(spec, levels[k])
                 init_weights(ind, stage_generator(self.seed, "independent", k, "init"))
-                losses = fit_net(ind, sc.vanilla, f"independent{k}")
+                losses: list[float] = []
+                for stage, cfg, distil in independent_schedule(sc, k, k_max):
+                    kw = (_distilling(vanilla_net, ind, sc.grow_kd, cfg.label_smoothing)
+                          if distil else {})
+                    losses += fit_net(ind, cfg, f"independent{k}/{stage}", order=stage, **kw)
                 return {"state": ind.state_dict(), "losses": losses,
                         "val_top1": evaluate(ind, data.val)[2]}
 
