@@ -86,7 +86,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
                         help="model family (see list_families)")
     common.add_argument("--scale", default="tiny", help="tiny | standard (default tiny)")
     common.add_argument("--data", default="digits-wild",
-                        help="digits | digits-wild | cifar10:PATH | cifar100:PATH | imagefolder:PATH "
+                        help="digits | digits-wild | cifar10:PATH | cifar100:PATH | imagefolder:PATH, "
+                             "each optionally @SIZE, e.g. digits-wild@64 "
                              "(default digits-wild, as the shipped profiles; see models/data.py)")
     common.add_argument("--seed", type=_int_at_least(0), default=0,
                         help="seed of training and measurement (default 0)")

@@ -62,6 +62,12 @@ Specs:
   uses ``PATH/train``, ``PATH/val`` and ``PATH/test`` when they exist, otherwise a stratified
   60/15/25 split.
 
+Any spec may end in ``@SIZE`` (16 to 256), e.g. ``digits-wild@64``: the same images,
+bilinearly resized from 32x32 to SIZExSIZE after standardisation (standardising is a per-channel
+affine map and bilinear weights sum to 1, so the order does not matter). The network then
+sees SIZE pixels and costs what a SIZE-pixel input costs; the detail is still that of 32
+pixels. The name of the data set carries the suffix.
+
 CIFAR batches are unpickled with a loader that only rebuilds numpy arrays and plain
 containers, so a file cannot run code. All splits are float32 NCHW tensors with int64 labels
 held in memory (``TensorDataset``); a bad spec, path or file is a one-line :class:`DataError`.
@@ -83,7 +89,10 @@ from models.data_errors import DataError
 
 __all__ = ["DataError", "DataSplits", "SPECS", "load_data", "subset", "shrink"]
 
-SPECS = ("digits", "digits-wild", "cifar10:PATH", "cifar100:PATH", "imagefolder:PATH")
+SPECS = ("digits", "digits-wild", "cifar10:PATH", "cifar100:PATH", "imagefolder:PATH",
+         "SPEC@SIZE")
+SIZES = (16, 256)
+"""smallest and largest SIZE of a ``SPEC@SIZE`` spec"""
 SPLIT = (0.60, 0.15, 0.25)
 
 
@@ -274,6 +283,9 @@ def load_data(spec: str = "digits", seed: int = 0) -> DataSplits:
     """
     if not isinstance(spec, str) or not spec:
         raise DataError("data spec must be a non-empty string such as 'digits' or 'cifar10:PATH'")
+    base, at, size = spec.rpartition("@")
+    if at and base:
+        return _resized(load_data(base, seed), _size(spec, size))
     kind, colon, arg = spec.partition(":")
     if kind in _BUILT_IN and not colon:
         return _BUILT_IN[kind](seed)
@@ -291,6 +303,28 @@ def load_data(spec: str = "digits", seed: int = 0) -> DataSplits:
         f"unknown data spec {spec!r}; expected one of "
         + ", ".join(f"'{s}'" for s in SPECS)
     )
+
+
+def _size(spec: str, text: str) -> int:
+    """The SIZE of ``SPEC@SIZE``; DataError unless it is a whole number in :data:`SIZES`."""
+    lo, hi = SIZES
+    if not text.isdigit() or not lo <= int(text) <= hi:
+        raise DataError(f"data spec {spec!r}: expected SPEC@SIZE with SIZE a whole number of "
+                        f"pixels in {lo}..{hi}, got {text!r}")
+    return int(text)
+
+
+def _resized(data: DataSplits, size: int) -> DataSplits:
+    """Every split bilinearly resized to ``size`` x ``size`` (see the module docstring)."""
+    def one(ds: TensorDataset) -> TensorDataset:
+        x, y = ds.tensors
+        with torch.no_grad():
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        return TensorDataset(x.contiguous(), y)
+
+    c = data.input_shape[0]
+    return DataSplits(one(data.train), one(data.val), one(data.test), data.classes,
+                      (c, size, size), f"{data.name}@{size}", sources=data.sources)
 
 
 def _subset_index(total: int, n: int, seed: int) -> torch.Tensor | None:

@@ -52,6 +52,10 @@ def test_same_seed_same_split_other_seed_other_split(digits) -> None:
         ("digits-wild:extra", "unknown data spec"),
         ("cifar100", "cifar100:PATH"),
         ("cifar100:/definitely/not/here", "does not exist"),
+        ("digits@8", "SIZE a whole number of pixels in 16..256, got '8'"),
+        ("digits@64px", "got '64px'"),
+        ("digits@", "got ''"),
+        ("mnist@64", "unknown data spec 'mnist'"),
     ],
 )
 def test_bad_specs_raise_one_line_data_errors(spec: str, words: str) -> None:
@@ -69,6 +73,15 @@ def test_path_specs_need_no_torchvision(tmp_path, monkeypatch) -> None:
         load_data(f"cifar10:{tmp_path}")
     with pytest.raises(DataError, match="one sub-folder of images per class"):
         load_data(f"imagefolder:{tmp_path}")
+
+
+def test_resized_spec_is_the_same_images_at_another_size(digits) -> None:
+    big = load_data("digits@64", seed=0)
+    assert big.name == "digits@64" and big.input_shape == (1, 64, 64)
+    assert big.test.tensors[0].shape == (450, 1, 64, 64)
+    assert torch.equal(big.test.tensors[1], digits.test.tensors[1])
+    back = torch.nn.functional.avg_pool2d(big.test.tensors[0], 2)
+    assert float((back - digits.test.tensors[0]).abs().mean()) < 0.1  # same pictures
 
 
 def test_unknown_spec_lists_every_spec() -> None:

@@ -276,6 +276,7 @@ def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[
     p.add_argument("--scenario", default=None, help="scenario for frames/s (default: shipped)")
     p.set_defaults(func=cmd_bench)
 
+    from sim.cli.derive import add_subcommand as add_derive
     from sim.cli.importers import add_subcommand as add_import
     from sim.cli.plot import add_subcommand as add_plot
     from sim.cli.report import add_subcommand as add_report
@@ -285,6 +286,7 @@ def _build() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction, list[
     add_sweep(sub)
     add_report(sub)
     add_import(sub)
+    add_derive(sub)
     return ap, sub, add_plugin_commands(sub)
 
 

@@ -16,6 +16,7 @@ from sim.profile.outcomes import ExitTable, Outcomes
 from sim.profile.pool import Pool, SearchCandidate, SearchRecord, SearchRun
 from sim.profile.progressive import ExitPoint, Progressive, SplitPoint, TransferBytes
 from sim.profile.variants import (
+    Derived,
     DeviceInfo,
     LatencyStats,
     LoadTimes,
@@ -28,6 +29,7 @@ from sim.profile.variants import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Derived",
     "DeviceInfo",
     "ExitPoint",
     "ExitTable",

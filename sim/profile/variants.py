@@ -43,7 +43,23 @@ class Published(FrozenModel):
     note: str | None = None
 
 
-Provenance = Annotated[Measured | Published, Field(discriminator="type")]
+class Derived(FrozenModel):
+    """Numbers computed from another profile by a stated rule (a faster server, a calibrated
+    copy): never a measurement of the device this profile names."""
+
+    type: Literal["derived"] = "derived"
+    derived_from: str = Field(description="the profile it was derived from: family on device "
+                                          "(and file)")
+    base: Measured | Published = Field(
+        description="provenance of the profile it was derived from")
+    method: str = Field(description="how every changed number was computed")
+    factors: dict[str, float] = Field(
+        description="the factors applied, by name, e.g. {'latency': 0.1}")
+    date: str = Field(description="ISO date of the derivation")
+    command: str | None = Field(default=None, description="command line that regenerates it")
+
+
+Provenance = Annotated[Measured | Published | Derived, Field(discriminator="type")]
 
 
 class DeviceInfo(FrozenModel):
