@@ -10,6 +10,12 @@ one line naming the file and the limit. Every size limit is stated in the docs
 A message that quotes the content of such a file quotes a short, escaped excerpt
 (:func:`sim.common.messages.excerpt`), never a whole line: a path given by mistake must not print
 what the file holds.
+
+Every read goes through :func:`read_input_bytes`, so a sweep can ship a run's files with it:
+:func:`recording_inputs` collects what a block reads (absolute path -> bytes), and
+:func:`input_overlay` makes such a collection the only source of the reads in a block, so a
+worker on another machine reads the shipped bytes, never its own disk (there is no shared
+filesystem to rely on). :func:`input_exists` and :func:`input_stems` answer from the same source.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sim.common.messages import clip
@@ -30,9 +39,14 @@ __all__ = [
     "YAML_MAX_BYTES",
     "InputFileError",
     "check_input_file",
+    "input_exists",
+    "input_key",
+    "input_overlay",
+    "input_stems",
     "long_number_problem",
     "read_input_bytes",
     "read_input_text",
+    "recording_inputs",
 ]
 
 MB = 1_000_000
@@ -53,6 +67,9 @@ _KINDS = (
     (stat.S_ISSOCK, "a socket"),
 )
 _CHUNK = 1 << 20
+
+_OVERLAY: ContextVar[Mapping[str, bytes] | None] = ContextVar("input_overlay", default=None)
+_RECORDERS: ContextVar[tuple[dict[str, bytes], ...]] = ContextVar("input_recorders", default=())
 
 
 class InputFileError(ValueError):
@@ -92,10 +109,80 @@ def _os_problem(path: Path, exc: OSError) -> InputFileError:
     return InputFileError(path, f"cannot be read ({exc.strerror or type(exc).__name__})")
 
 
+def input_key(path: str | os.PathLike[str]) -> str:
+    """The name a file has in a recording or an overlay: its absolute, normalised path."""
+    return os.path.abspath(os.fspath(path))
+
+
+@contextmanager
+def input_overlay(files: Mapping[str, bytes]) -> Iterator[None]:
+    """Within the block, input files are read from ``files`` (:func:`input_key` -> content)
+    and nowhere else: a file that is not there is not found, whatever the disk holds."""
+    token = _OVERLAY.set(files)
+    try:
+        yield
+    finally:
+        _OVERLAY.reset(token)
+
+
+@contextmanager
+def recording_inputs() -> Iterator[dict[str, bytes]]:
+    """Collect every input file read within the block (:func:`input_key` -> content). A file
+    read again inside the block (or an enclosing recording) is served from the first read, so
+    every check of the block sees one version of it."""
+    seen: dict[str, bytes] = {}
+    token = _RECORDERS.set((*_RECORDERS.get(), seen))
+    try:
+        yield seen
+    finally:
+        _RECORDERS.reset(token)
+
+
+def _recorded(key: str) -> bytes | None:
+    for seen in _RECORDERS.get():
+        if key in seen:
+            return seen[key]
+    return None
+
+
+def _shipped(path: Path, what: str, limit: int, files: Mapping[str, bytes]) -> bytes:
+    """A file's content from an overlay, held to the limits of one on disk."""
+    try:
+        data = files[input_key(path)]
+    except KeyError:
+        raise InputFileError(path, "file not found") from None
+    if len(data) > limit:
+        raise _too_big(path, len(data), what, limit)
+    return data
+
+
+def input_exists(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists, as :func:`read_input_bytes` would see it (the overlay when one
+    is installed)."""
+    files = _OVERLAY.get()
+    if files is not None:
+        return input_key(path) in files
+    return _recorded(input_key(path)) is not None or os.path.exists(path)
+
+
+def input_stems(folder: Path, suffix: str) -> list[str]:
+    """Sorted names without ``suffix`` of the files in ``folder`` that end in it (none when it
+    is not a folder), as :func:`read_input_bytes` would see them; for hints in messages."""
+    files = _OVERLAY.get()
+    if files is None:
+        return sorted(p.stem for p in folder.glob(f"*{suffix}")) if folder.is_dir() else []
+    inside = input_key(folder)
+    return sorted(Path(k).name.removesuffix(suffix) for k in files
+                  if os.path.dirname(k) == inside and k.endswith(suffix))
+
+
 def check_input_file(path: Path, what: str, limit: int) -> int:
     """The size of ``path`` when it is a regular file (after symlinks) of at most ``limit``
     bytes; else :class:`InputFileError` (``what``: "trace", "profile JSON", ...). Nothing
-    is opened, so a FIFO never blocks."""
+    is opened, so a FIFO never blocks. Under :func:`input_overlay`, the shipped file's size."""
+    files = _OVERLAY.get()
+    if files is not None:
+        return len(_shipped(Path(path), what, limit, files))
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -110,10 +197,28 @@ def check_input_file(path: Path, what: str, limit: int) -> int:
 
 def read_input_bytes(path: Path, what: str, limit: int) -> bytes:
     """The content of the regular file ``path``, at most ``limit`` bytes; see
-    :func:`check_input_file`. The open file is checked again (a file swapped for a FIFO or
-    a device between the two checks is refused) and read no further than the limit (a file
-    that reports a size of 0, as /proc files do, cannot run on)."""
+    :func:`check_input_file`. Under :func:`input_overlay` the shipped bytes; within
+    :func:`recording_inputs` a file already read there is not read again, and each read is
+    recorded."""
     path = Path(path)
+    files = _OVERLAY.get()
+    key = input_key(path)
+    if files is not None:
+        data = _shipped(path, what, limit, files)
+    else:
+        known = _recorded(key)
+        data = _read_disk(path, what, limit) if known is None else known
+        if len(data) > limit:
+            raise _too_big(path, len(data), what, limit)
+    for seen in _RECORDERS.get():
+        seen.setdefault(key, data)
+    return data
+
+
+def _read_disk(path: Path, what: str, limit: int) -> bytes:
+    """The open file is checked again (a file swapped for a FIFO or a device between the two
+    checks is refused) and read no further than the limit (a file that reports a size of 0,
+    as /proc files do, cannot run on)."""
     check_input_file(path, what, limit)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:

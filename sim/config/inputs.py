@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.common.input_files import input_exists, input_stems
 from sim.config.plausibility import PlausibilityWarning, plausibility_warnings
 from sim.config.scenario import Scenario, ScenarioError, load_scenario
 from sim.profile import Profile, ProfileError, load_profile
@@ -81,9 +82,9 @@ def _trace(spec, base: Path, duration: float, seed: int, role: int, where: str) 
 
 
 def _profile(path: Path, where: str) -> Profile:
-    if not path.exists():
+    if not input_exists(path):
         folder = path.parent
-        known = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        known = input_stems(folder, ".json")
         hint = f"; profiles there: {known}" if known else f"; folder {folder} has no profiles"
         raise ScenarioError(f"{where}: no profile file {path}{hint}")
     try:
@@ -154,7 +155,7 @@ def resolve(sc: Scenario, source: str | os.PathLike[str]) -> RunInputs:
     if sc.server is not None:
         for fam, prof in profiles.items():
             path = pdir / sc.server.name / f"{fam}.json"
-            if prof.kind != "progressive" and not path.exists():
+            if prof.kind != "progressive" and not input_exists(path):
                 continue  # only split-capable families run on the server
             srv = _profile(path, f"{where}: server.name")
             mismatch = server_mismatch(prof, srv)

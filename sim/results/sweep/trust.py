@@ -20,11 +20,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sim.common.input_files import PROFILE_MAX_BYTES, TRACE_MAX_BYTES, read_input_bytes
 from sim.config.inputs import RunInputs
 from sim.traces import CsvTraceSpec
 
 __all__ = ["FileHasher", "changes", "fingerprint", "input_digest", "input_files",
            "tool_version"]
+
+INPUT_MAX_BYTES = max(PROFILE_MAX_BYTES, TRACE_MAX_BYTES)
+"""Largest file hashed: a run's files are profiles and traces, each read within its limit."""
 
 
 def tool_version() -> str:
@@ -66,18 +70,16 @@ def input_files(inputs: RunInputs) -> list[Path]:
 
 
 class FileHasher:
-    """sha256 of file contents, each file read once."""
+    """sha256 of file contents, each file read once, through :mod:`sim.common.input_files` so
+    that a worker hashes the bytes shipped with its task, the ones its run read."""
 
     def __init__(self) -> None:
         self._seen: dict[Path, str] = {}
 
     def __call__(self, path: Path) -> str:
         if path not in self._seen:
-            digest = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            self._seen[path] = digest.hexdigest()
+            data = read_input_bytes(path, "input", INPUT_MAX_BYTES)
+            self._seen[path] = hashlib.sha256(data).hexdigest()
         return self._seen[path]
 
 
