@@ -43,7 +43,8 @@ def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
                         "distributed cluster (pip install 'mvsched[dist]')")
     p.add_argument("--address", metavar="ADDR",
                    help="dask scheduler address, e.g. tcp://host:8786 (default: start a "
-                        "local cluster); needs --executor dask")
+                        "local cluster); needs --executor dask. Its workers need no shared "
+                        "filesystem: each task carries the files its runs read")
     p.add_argument("--workers", type=int, metavar="N",
                    help="worker processes (default: one per CPU; ignored with --address)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -11,7 +11,10 @@ itself before anything runs, so a typo costs an error line, not a half-finished 
 
 Each finished run is written atomically to ``OUT/runs/<key>.json`` (the key hashes the run's
 identity), so a re-run after a kill computes only the runs whose file is missing. Runs are
-deterministic, so the results do not depend on the executor that ran them. A run file also
+deterministic, so the results do not depend on the executor that ran them. Runs go to workers
+several to a task (:mod:`sim.results.sweep.batches`), each task with the files its runs read
+when the sweep was loaded, and come back as records written here: a Dask cluster needs no
+shared filesystem (:mod:`sim.results.sweep.execute`). A run file also
 records the content of every profile and trace file the run read and the mvsched version
 (:mod:`sim.results.sweep.trust`): a re-run recomputes the runs whose inputs changed since, and
 ``sweep.csv`` is made only of runs computed from the current ones. One sweep at a time

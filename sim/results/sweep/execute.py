@@ -1,24 +1,32 @@
 """Running a sweep's tasks in-process or on Dask, each run written atomically as it
-finishes, resumable after a kill."""
+finishes, resumable after a kill.
+
+A task is a batch of runs (:mod:`sim.results.sweep.batches`) with the files its grid point read
+when the sweep was loaded; the worker reads those and nothing else, and sends back each run's
+record, which this process writes. So a worker needs neither the inputs nor the results folder
+on its disk.
+"""
 
 
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, as_completed
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
 from sim.common.atomic import write_text_atomic
+from sim.common.input_files import input_overlay
 from sim.config.inputs import load_inputs
 from sim.results import layout
 from sim.results.sweep.aggregate import aggregate, csv_text
+from sim.results.sweep.batches import Batch, RunFailure, batches, run_each
 from sim.results.sweep.errors import SweepError
 from sim.results.sweep.load import load_sweep
 from sim.results.sweep.lock import remove_temp_files, sweep_lock
+from sim.results.sweep.pools import Pool, check_executor, open_pool
 from sim.results.sweep.runs import recompute_line, run_path, todo
 from sim.results.sweep.spec import RunTask, Sweep, SweepResult, point_text
 from sim.results.sweep.trust import fingerprint, input_digest
@@ -42,6 +50,14 @@ def run_one(task: RunTask) -> dict[str, Any]:
             "overall": result.metrics["overall"]}
 
 
+def run_batch(tasks: Sequence[RunTask],
+              files: Mapping[str, bytes]) -> list[dict[str, Any] | RunFailure]:
+    """Run several runs in one worker task, reading only ``files`` (absolute path -> content,
+    ``Sweep.files``): each run's record, or its failure in its place."""
+    with input_overlay(files):
+        return run_each(run_one, tasks)
+
+
 def run_sweep(sweep: Sweep | str | os.PathLike[str], out: str | os.PathLike[str],
               executor: str | Executor = "local", address: str | None = None,
               workers: int | None = None, progress: bool = False,
@@ -59,7 +75,7 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out: str | os.PathLike[str]
     """
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     folder = Path(out)
-    _check_executor(executor, address, workers)
+    check_executor(executor, address, workers)
     tasks = sw.tasks()
     with sweep_lock(folder):
         remove_temp_files(folder)
@@ -68,7 +84,7 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out: str | os.PathLike[str]
             on_notice(recompute_line(stale, why))
         write_text_atomic(folder / layout.SWEEP_YAML, _resolved_yaml(sw))
         if pending:
-            with _executor(executor, address, workers or os.cpu_count() or 1) as pool:
+            with open_pool(executor, address, workers) as pool:
                 _drive(pool, pending, folder, sw, progress, on_result)
         rows = aggregate(sw, folder)
         path = write_text_atomic(folder / layout.SWEEP_CSV, csv_text(rows))
@@ -83,96 +99,65 @@ def _resolved_yaml(sw: Sweep) -> str:
     return head + yaml.safe_dump(d, sort_keys=False, default_flow_style=None)
 
 
-def _check_executor(executor: str | Executor, address: str | None,
-                    workers: int | None) -> None:
-    if isinstance(executor, Executor):
-        return
-    if executor not in ("local", "dask"):
-        raise SweepError(f"--executor: expected local or dask, got {executor!r}")
-    if address is not None and executor != "dask":
-        raise SweepError("--address: names a dask scheduler; add --executor dask")
-    if workers is not None and workers < 1:
-        raise SweepError(f"--workers: must be >= 1, got {workers}")
-
-
-@contextmanager
-def _executor(kind: str | Executor, address: str | None, workers: int) -> Iterator[Executor]:
-    """The pool to run on; one made here is shut down here."""
-    if isinstance(kind, Executor):
-        yield kind
-    elif kind == "dask":
-        with _dask_executor(address, workers) as pool:
-            yield pool
-    else:
-        from sim.results.sweep.procs import local_pool
-
-        pool = local_pool(workers)
-        try:
-            yield pool
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextmanager
-def _dask_executor(address: str | None, workers: int) -> Iterator[Executor]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise SweepError("--executor dask needs dask.distributed: pip install "
-                         "'mvsched[dist]'") from None
-    cluster = None if address else LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    try:
-        client = Client(address or cluster)
-    except OSError as exc:
-        raise SweepError(f"--address {address}: no dask scheduler answers ({exc})") from None
-    try:
-        yield client.get_executor(pure=False)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _drive(pool: Executor, tasks: Sequence[RunTask], out: Path, sw: Sweep, progress: bool,
+def _drive(pool: Pool, tasks: Sequence[RunTask], out: Path, sw: Sweep, progress: bool,
            on_result: Callable[[dict[str, Any]], None] | None) -> None:
-    """Submit every task; write each result as soon as it completes. Progress: a bar on a
-    terminal, else one plain line per finished run (:func:`sim.runner.progress_line`)."""
+    """Submit the runs in batches, each with its grid point's files; write each run's result
+    as soon as its batch completes. Progress: a bar on a terminal, else one plain line per
+    finished run (:func:`sim.runner.progress_line`)."""
     import time
 
     from tqdm import tqdm
 
-    from sim.runner import progress_bars, progress_line
+    from sim.runner import progress_bars
 
     bars = progress and progress_bars()
     start = time.perf_counter()
-    futures: dict[Future[dict[str, Any]], RunTask] = {pool.submit(run_one, t): t for t in tasks}
+    groups = batches(tasks, pool.workers)
+    shipped = {o: pool.ship(sw.files[o]) for o in dict.fromkeys(b.overrides for b in groups)}
+    futures: dict[Future[list[dict[str, Any] | RunFailure]], Batch] = {
+        pool.executor.submit(run_batch, b.tasks, shipped[b.overrides]): b for b in groups}
+    done = 0
     try:
         with tqdm(total=len(tasks), desc=sw.source.stem, unit="run", disable=not bars) as bar:
-            for done, fut in enumerate(as_completed(futures), 1):
-                task = futures[fut]
-                record = _outcome(fut, task, sw)
-                write_text_atomic(run_path(out, record["key"]),
-                                  json.dumps(record, indent=1) + "\n")
-                bar.update()
-                if progress and not bars:
-                    point = ", ".join(filter(None, (point_text(task.grid), point_text(task.params))))
-                    progress_line(done, len(tasks), f"{task.scheduler} seed {task.seed}"
-                                  f"{' (' + point + ')' if point else ''}",
-                                  f"{time.perf_counter() - start:.1f} s since the start")
-                if on_result is not None:
-                    on_result(record)
+            for fut in as_completed(futures):
+                failed: tuple[RunTask, RunFailure] | None = None
+                for task, got in zip(futures[fut].tasks, fut.result(), strict=True):
+                    if isinstance(got, RunFailure):
+                        failed = failed or (task, got)
+                        continue
+                    write_text_atomic(run_path(out, got["key"]), json.dumps(got, indent=1) + "\n")
+                    done += 1
+                    bar.update()
+                    if progress and not bars:
+                        _progress_line(done, len(tasks), task, start)
+                    if on_result is not None:
+                        on_result(got)
+                if failed is not None:
+                    _raise_failure(*failed, sw)
     finally:
         for fut in futures:
             fut.cancel()
 
 
-def _outcome(fut: Future[dict[str, Any]], task: RunTask, sw: Sweep) -> dict[str, Any]:
-    try:
-        return fut.result()
-    except ValueError as exc:
-        point = ", ".join(filter(None, (point_text(task.grid), point_text(task.params))))
+def _progress_line(done: int, total: int, task: RunTask, start: float) -> None:
+    import time
+
+    from sim.runner import progress_line
+
+    point = _point(task)
+    progress_line(done, total, f"{task.scheduler} seed {task.seed}"
+                  f"{' (' + point + ')' if point else ''}",
+                  f"{time.perf_counter() - start:.1f} s since the start")
+
+
+def _point(task: RunTask) -> str:
+    return ", ".join(filter(None, (point_text(task.grid), point_text(task.params))))
+
+
+def _raise_failure(task: RunTask, failure: RunFailure, sw: Sweep) -> NoReturn:
+    """A run's ValueError as one line naming the run; any other error as it was raised."""
+    if isinstance(failure.error, ValueError):
+        point = _point(task)
         raise SweepError(f"{sw.source}: run {task.key} ({task.scheduler}, seed {task.seed}"
-                         f"{', ' + point if point else ''}): {exc}") from None
-
-
+                         f"{', ' + point if point else ''}): {failure.error}") from None
+    failure.reraise()

@@ -1,5 +1,11 @@
 """Loading a sweep file and checking every point against the scenario before anything
-runs, so a typo costs one error line, not a half-finished sweep."""
+runs, so a typo costs one error line, not a half-finished sweep.
+
+Every file is read once, while loading (:func:`sim.common.input_files.recording_inputs`): the
+checks, the input digests and the runs all see that version, and the runs of each grid point
+get the files it read (``Sweep.files``) shipped with them, so a worker needs no shared
+filesystem.
+"""
 
 
 import hashlib
@@ -13,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from sim.common.input_files import recording_inputs
 from sim.config.inputs import RunInputs, load_inputs
 from sim.config.overrides import OverrideError, split_path
 from sim.config.scenario import load_scenario
@@ -35,7 +42,11 @@ from sim.results.sweep.trust import FileHasher, input_digest
 # -- loading and checking -----------------------------------------------------------------
 def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """Read a sweep file and check every point against its scenario before anything runs."""
-    src = Path(path)
+    with recording_inputs():  # one version of each file for every check and digest
+        return _load(Path(path))
+
+
+def _load(src: Path) -> Sweep:
     spec = _parse(src)
     check = _Checker(src, (src.parent / spec.scenario).resolve())
     base = check.inputs((), "scenario")
@@ -48,11 +59,14 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     for label in labels:
         _check_params(check, spec, label, param_paths[label], grid_points)
     digest = hashlib.sha256(canonical_json(base.scenario.model_dump(mode="json")).encode())
-    hasher = FileHasher()
-    inputs = {point_overrides(g): input_digest(check.inputs(point_overrides(g), "grid"), hasher)
-              for g in grid_points}
+    inputs, files = {}, {}
+    for g in grid_points:
+        ov = point_overrides(g)
+        with recording_inputs() as hashed:  # a fresh hasher: a run reads what it hashes
+            inputs[ov] = input_digest(check.inputs(ov, "grid"), FileHasher())
+        files[ov] = {**check.read[ov], **hashed}
     return Sweep(src, spec, check.scenario, seeds, labels, grid_points, params_points,
-                 param_paths, digest.hexdigest(), inputs)
+                 param_paths, digest.hexdigest(), inputs, files)
 
 
 def _parse(src: Path) -> SweepSpec:
@@ -86,6 +100,8 @@ class _Checker:
     def __init__(self, src: Path, scenario: Path) -> None:
         self.src, self.scenario = src, scenario
         self._cache: dict[tuple[str, ...], RunInputs] = {}
+        self.read: dict[tuple[str, ...], dict[str, bytes]] = {}
+        """overrides -> the files their scenario read (input_key -> content)"""
 
     def error(self, where: str, exc: Exception | str, overrides: Sequence[str] = ()) -> SweepError:
         msg = str(exc)
@@ -96,9 +112,11 @@ class _Checker:
     def inputs(self, overrides: tuple[str, ...], where: str) -> RunInputs:
         if overrides not in self._cache:
             try:
-                self._cache[overrides] = load_inputs(self.scenario, overrides=overrides)
+                with recording_inputs() as read:
+                    self._cache[overrides] = load_inputs(self.scenario, overrides=overrides)
             except ValueError as exc:
                 raise self.error(where, exc, overrides) from None
+            self.read[overrides] = read
         return self._cache[overrides]
 
 

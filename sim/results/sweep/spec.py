@@ -7,7 +7,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,9 @@ class Sweep:
     scenario_sha256: str
     inputs: Mapping[tuple[str, ...], Mapping[str, Any]]
     """grid point's overrides -> the input digest of its runs (sim.results.sweep.trust)"""
+    files: Mapping[tuple[str, ...], Mapping[str, bytes]] = field(repr=False, compare=False)
+    """grid point's overrides -> the files its runs read (absolute path -> content), as read
+    when the sweep was loaded; shipped with its runs, which read nothing else"""
 
     def points(self) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
         """(grid point, scheduler, params point) in the order of ``sweep.csv``."""
