@@ -35,11 +35,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from sim.common.messages import OneLineError
 from sim.profile import ExitPoint, ExitTable, Profile, SplitPoint
+from sim.profile.digest import content_key, exact, server_key
+from sim.profile.shared_cache import SharedCache
 
 __all__ = ["CLOUD", "ExitPopulation", "Route", "RouteError", "build_route", "exit_population",
            "table_thresholds", "threshold_problem"]
@@ -87,6 +90,13 @@ class Route:
         return any(self.offload)
 
 
+_ROUTES: SharedCache[Route] = SharedCache(200_000, lambda r: max(r.samples, 1))
+"""Routes by profile content and plan entry; besides those in use, the latest ones up to
+200,000 samples in all (about 100 MB) are kept for the next run."""
+_RANKED: SharedCache[np.ndarray] = SharedCache(1_000_000, len)
+"""ranked_bits by profile content, key and top1 (one byte a sample)."""
+
+
 def _bits(profile: Profile, key: str) -> np.ndarray | None:
     out = profile.outcomes
     if out is None or key not in out.correct:
@@ -111,16 +121,39 @@ def _exits(profile: Profile) -> tuple[list[ExitPoint], ExitPoint | None]:
 
 @dataclass(frozen=True, eq=False)
 class ExitPopulation:
-    """The evaluation samples of an exit table at one threshold (module docstring)."""
+    """The evaluation samples of an exit table at one threshold (module docstring): per exit
+    of the table, a block of consecutive samples, the first ``own_count`` of which are right
+    there and the first ``final_count`` right at the final exit. The per-sample arrays are
+    built on first use (a scheduler's estimates need only the counts)."""
 
-    block: np.ndarray
-    """per sample, index into ``exit_table.exits`` of the exit it leaves at"""
-    own: np.ndarray
-    """per sample, right at the exit it leaves at"""
-    final: np.ndarray
-    """per sample, right at the final exit (equal to ``own`` for those that reach it)"""
+    sizes: np.ndarray
+    """per exit, how many samples leave there (their blocks follow each other in order)"""
+    own_count: np.ndarray
+    """per exit, how many of its samples are right there"""
+    final_count: np.ndarray
+    """per exit, how many of its samples are right at the final exit"""
     index: dict[str, int]
     """exit name -> position in ``exit_table.exits``"""
+
+    @cached_property
+    def block(self) -> np.ndarray:
+        """per sample, index into ``exit_table.exits`` of the exit it leaves at"""
+        return _frozen(np.repeat(np.arange(len(self.sizes)), self.sizes))
+
+    @cached_property
+    def own(self) -> np.ndarray:
+        """per sample, right at the exit it leaves at"""
+        return _frozen(self._first_of_block(self.own_count))
+
+    @cached_property
+    def final(self) -> np.ndarray:
+        """per sample, right at the final exit (equal to ``own`` for those that reach it)"""
+        return _frozen(self._first_of_block(self.final_count))
+
+    def _first_of_block(self, count: np.ndarray) -> np.ndarray:
+        starts = np.cumsum(self.sizes) - self.sizes
+        pos = np.arange(int(self.sizes.sum())) - np.repeat(starts, self.sizes)
+        return pos < np.repeat(count, self.sizes)
 
     def correct(self, key: str) -> np.ndarray:
         """Per-sample correctness at an early exit named ``key`` (for the samples that leave
@@ -132,34 +165,44 @@ class ExitPopulation:
         return self.own & (self.block == k)
 
 
-_POPULATIONS: dict[int, tuple[ExitTable, dict[tuple[int, int, float], ExitPopulation]]] = {}
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
-def _populate(table: ExitTable, row: int, samples: int, final_top1: float) -> ExitPopulation:
-    width = len(table.exits)
-    cum = np.rint(np.asarray(table.left_by[row], dtype=np.float64) * samples).astype(np.int64)
-    cum = np.minimum(np.maximum.accumulate(cum), samples)
-    cum[-1] = samples
-    size = np.diff(cum, prepend=0)
-    block = np.repeat(np.arange(width), size)
-    pos = np.arange(samples) - np.repeat(cum - size, size)
-    own_acc = np.array([a if a is not None else 0.0 for a in table.accuracy[row]])
+_POPULATIONS: dict[int, tuple[ExitTable, dict[tuple[int, float], list[ExitPopulation]]]] = {}
+
+
+def _populate(table: ExitTable, samples: int, final_top1: float) -> list[ExitPopulation]:
+    """The population of every row of the table (numpy over all rows at once)."""
+    rows, width = len(table.thresholds), len(table.exits)
+    cum = np.rint(np.asarray(table.left_by, dtype=np.float64) * samples).astype(np.int64)
+    cum = np.minimum(np.maximum.accumulate(cum, axis=1), samples)
+    cum[:, -1] = samples
+    size = np.diff(cum, axis=1, prepend=0)
+
+    def fractions(table_rows: tuple[tuple[float | None, ...], ...]) -> np.ndarray:
+        return np.array([[a if a is not None else 0.0 for a in r] for r in table_rows],
+                        dtype=np.float64).reshape(rows, width)
+
+    own_acc = fractions(table.accuracy)
     if table.final_accuracy is not None:
-        fin_acc = np.array([a if a is not None else 0.0 for a in table.final_accuracy[row]])
+        fin_acc = fractions(table.final_accuracy)
     else:
-        fin_acc = np.full(width, final_top1)
-    fin_acc[-1] = own_acc[-1]
-    own = pos < np.repeat(np.rint(own_acc * size), size)
-    final = pos < np.repeat(np.rint(fin_acc * size), size)
-    for a in (block, own, final):
-        a.setflags(write=False)
-    return ExitPopulation(block, own, final, {name: k for k, name in enumerate(table.exits)})
+        fin_acc = np.full((rows, width), final_top1)
+    fin_acc[:, -1] = own_acc[:, -1]
+    # the first round(accuracy * size) samples of each block (positions 0.. in the block)
+    own = np.clip(np.rint(own_acc * size), 0, size).astype(np.int64)
+    final = np.clip(np.rint(fin_acc * size), 0, size).astype(np.int64)
+    index = {name: k for k, name in enumerate(table.exits)}
+    return [ExitPopulation(_frozen(size[j]), _frozen(own[j]), _frozen(final[j]), index)
+            for j in range(rows)]
 
 
 def exit_population(profile: Profile, threshold: float) -> ExitPopulation:
     """The population of ``outcomes.samples`` samples that ``outcomes.exit_table`` gives at
-    ``threshold`` (built once per table and threshold); RouteError when the profile has no
-    table or the table no such threshold."""
+    ``threshold`` (built once per table); RouteError when the profile has no table or the
+    table no such threshold."""
     out = profile.outcomes
     table = out.exit_table if out is not None else None
     if out is None or table is None:
@@ -176,11 +219,11 @@ def exit_population(profile: Profile, threshold: float) -> ExitPopulation:
         hit = _POPULATIONS[id(table)] = (table, {})
     prog = profile.progressive
     final_top1 = prog.exits[-1].top1 if prog is not None else 0.0
-    key = (row, out.samples, final_top1)
-    pop = hit[1].get(key)
-    if pop is None:
-        pop = hit[1][key] = _populate(table, row, out.samples, final_top1)
-    return pop
+    key = (out.samples, final_top1)
+    pops = hit[1].get(key)
+    if pops is None:
+        pops = hit[1][key] = _populate(table, out.samples, final_top1)
+    return pops[row]
 
 
 def table_thresholds(profile: Profile) -> tuple[float, ...] | None:
@@ -224,7 +267,9 @@ def _first_firing(profile: Profile, exits: list[ExitPoint], threshold: float) ->
     if uses_table(profile, exits):
         pop = exit_population(profile, threshold)
         positions = np.array([pop.index[e.name] for e in exits])
-        return np.searchsorted(positions, pop.block, side="left").astype(np.int64)
+        # per table exit, the first of ``exits`` at or after it; the blocks are in order
+        first = np.searchsorted(positions, np.arange(len(pop.sizes)), side="left")
+        return np.repeat(first.astype(np.int64), pop.sizes)
     if out is None or any(e.name not in out.confidence for e in exits):
         missing = [e.name for e in exits if out is None or e.name not in out.confidence]
         raise RouteError(f"{profile.family}: an exit threshold needs per-sample confidences "
@@ -240,7 +285,20 @@ def ranked_bits(profile: Profile, key: str, top1: float) -> np.ndarray:
     AdaptiveNet search candidate, say), from its ``top1``: the ``round(top1 * n)`` easiest
     samples are correct. A sample is easier the more measured outcomes answer it right (ties
     broken by a fixed draw seeded with ``key``), so the new row keeps the joint behaviour of
-    the measured ones as far as its accuracy allows, and its accuracy is exactly ``top1``."""
+    the measured ones as far as its accuracy allows, and its accuracy is exactly ``top1``. Built once per profile content, key and top1
+    (read-only)."""
+    pkey = content_key(profile)
+    cache_key = None if pkey is None else (pkey, key, exact(top1))
+    hit = _RANKED.get(cache_key) if cache_key is not None else None
+    if hit is None:
+        hit = _ranked_bits(profile, key, top1)
+        hit.setflags(write=False)
+        if cache_key is not None:
+            _RANKED.put(cache_key, hit)
+    return hit
+
+
+def _ranked_bits(profile: Profile, key: str, top1: float) -> np.ndarray:
     out = profile.outcomes
     assert out is not None
     n = out.samples
@@ -256,7 +314,24 @@ def ranked_bits(profile: Profile, key: str, top1: float) -> np.ndarray:
 
 def build_route(profile: Profile, variant: str, split: str | None, threshold: float | None,
                 server: Profile | None = None, upload_bytes: float | None = None) -> Route:
-    """The route of one plan entry; RouteError naming what is wrong otherwise."""
+    """The route of one plan entry; RouteError naming what is wrong otherwise.
+
+    Routes are immutable and shared: every app (and every later run in this process) that
+    runs equal profiles the same way gets the same Route (:mod:`sim.profile.shared_cache`)."""
+    pkey = content_key(profile)
+    skey = server_key(server) if server is not None else ""
+    if pkey is None or skey is None:
+        return _build_route(profile, variant, split, threshold, server, upload_bytes)
+    key = (pkey, skey, variant, split, exact(threshold), exact(upload_bytes))
+    hit = _ROUTES.get(key)
+    if hit is None:
+        hit = _ROUTES.put(key, _build_route(profile, variant, split, threshold, server,
+                                            upload_bytes))
+    return hit
+
+
+def _build_route(profile: Profile, variant: str, split: str | None, threshold: float | None,
+                 server: Profile | None, upload_bytes: float | None) -> Route:
     v = profile.variant(variant)
     prog = profile.progressive
     if (split is not None or threshold is not None) and prog is None:
