@@ -5,6 +5,7 @@ per-sample value; an exit table's populations built from counts equal the per-sa
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from sim.profile import load_profile
 from sim.profile.digest import content_key, per_sample_ints, server_key
 from sim.profile.routes import ExitPopulation, _populate, build_route, ranked_bits
+from sim.profile.shared_cache import SharedCache
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 RESNET = PROFILES / "cpu-1t" / "spinn-resnet.json"
@@ -122,3 +124,16 @@ def test_populations_from_counts_equal_the_per_sample_ones() -> None:
         assert out is not None and out.exit_table is not None
         for table in (out.exit_table, out.exit_table.model_copy(update={"final_accuracy": None})):
             _same_populations(table, out.samples)
+
+
+def test_the_shared_cache_keeps_the_latest_within_its_budget_and_what_is_in_use() -> None:
+    cache: SharedCache[np.ndarray] = SharedCache(4, len)
+    a = cache.put("a", np.zeros(3))
+    cache.put("b", np.zeros(2))  # over budget: "a" is no longer kept for later...
+    assert cache.get("b") is not None
+    assert cache.get("a") is a  # ...but still shared while in use
+    del a
+    gc.collect()
+    assert cache.get("a") is None
+    cache.put("huge", np.zeros(5))  # larger than the budget: shared while in use only
+    assert cache.get("huge") is None and cache.get("b") is not None

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from sim.profile.model import Profile
+from sim.profile.shared_cache import on_clear
 
 __all__ = ["content_key", "exact", "per_sample_ints", "server_key"]
 
@@ -41,6 +42,8 @@ integers in 0..2**64 (a profile built in code)."""
 _MAX_MEMO = 1024
 _KEYS: dict[tuple[int, bool], tuple[weakref.ref[Profile], str]] = {}
 _INTS: dict[int, tuple[weakref.ref[Profile], Ints]] = {}
+on_clear(_KEYS.clear)
+on_clear(_INTS.clear)
 
 
 def content_key(profile: Profile) -> str | None:

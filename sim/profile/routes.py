@@ -42,7 +42,7 @@ import numpy as np
 from sim.common.messages import OneLineError
 from sim.profile import ExitPoint, ExitTable, Profile, SplitPoint
 from sim.profile.digest import content_key, exact, server_key
-from sim.profile.shared_cache import SharedCache
+from sim.profile.shared_cache import SharedCache, on_clear
 
 __all__ = ["CLOUD", "ExitPopulation", "Route", "RouteError", "build_route", "exit_population",
            "table_thresholds", "threshold_problem"]
@@ -171,6 +171,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 _POPULATIONS: dict[int, tuple[ExitTable, dict[tuple[int, float], list[ExitPopulation]]]] = {}
+on_clear(_POPULATIONS.clear)
 
 
 def _populate(table: ExitTable, samples: int, final_top1: float) -> list[ExitPopulation]:

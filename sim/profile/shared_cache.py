@@ -1,6 +1,8 @@
 """A cache of immutable values derived from profiles, keyed by the profiles' content
 (:mod:`sim.profile.digest`): one copy however many apps run the same profile, which a
-per-app cache would multiply (routes of 2,250 samples cost about half a megabyte each)."""
+per-app cache would multiply (routes of 2,250 samples cost about half a megabyte each).
+Every such cache registers with :func:`on_clear`, so :func:`clear_derived` can empty them
+all (a benchmark of first decisions, say)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,24 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["SharedCache"]
+__all__ = ["SharedCache", "clear_derived", "on_clear"]
 
 V = TypeVar("V")
+
+_CLEARERS: list[Callable[[], None]] = []
+
+
+def on_clear(clear: Callable[[], None]) -> None:
+    """Have :func:`clear_derived` call ``clear`` (a cache of what is derived from profiles)."""
+    _CLEARERS.append(clear)
+
+
+def clear_derived() -> None:
+    """Empty every cache of what is derived from profiles in this process, so that the next
+    decision works it all out again, as the first of a fresh process does (``mvsched bench``
+    times it so)."""
+    for clear in _CLEARERS:
+        clear()
 
 
 class SharedCache(Generic[V]):
@@ -23,6 +40,7 @@ class SharedCache(Generic[V]):
         self._live: weakref.WeakValueDictionary[Hashable, V] = weakref.WeakValueDictionary()
         self._recent: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._budget, self._size, self._held = budget, size, 0
+        on_clear(self.clear)
 
     def get(self, key: Hashable) -> V | None:
         hit = self._recent.get(key)

@@ -16,6 +16,7 @@ import numpy as np
 from sim.profile import Profile
 from sim.profile.digest import content_key, exact, server_key
 from sim.profile.routes import CLOUD
+from sim.profile.shared_cache import on_clear
 from sim.schedulers.builtin.spinn.rows import Row, cloud_row, device_rows, split_rows
 from sim.schedulers.builtin.spinn.samples import profile_samples
 
@@ -64,6 +65,7 @@ class ConfigTable:
 
 _TABLES: dict[tuple[object, ...], ConfigTable] = {}
 _MAX_TABLES = 256
+on_clear(_TABLES.clear)
 
 def config_table(profile: Profile, server: Profile | None, upload_bytes: float | None,
                  thresholds: Sequence[float | None], with_splits: bool = True) -> ConfigTable:

@@ -25,11 +25,13 @@ from sim.profile.routes import (
     ranked_bits,
     uses_table,
 )
+from sim.profile.shared_cache import on_clear
 
 __all__ = ["Blocks", "PrefixCounts", "ProfileSamples", "SplitBytes", "profile_samples"]
 
 _SAMPLES: dict[str, ProfileSamples] = {}
 _MAX_PROFILES = 32
+on_clear(_SAMPLES.clear)
 
 
 def profile_samples(profile: Profile) -> ProfileSamples:
@@ -222,16 +224,15 @@ class ProfileSamples:
         t, width = len(thresholds), len(self.early) + 1
         rows = np.stack([self.correct_of(e.name) for e in self.early]
                         + [np.zeros(self.n, dtype=bool)])
-        here = rows[first, np.arange(self.n)]
+        here = rows.ravel().take(first * self.n + np.arange(self.n))  # rows[first, sample]
         final = self.correct_of(self.final_key)
-        counts = np.zeros((3, t, width), dtype=np.int64)
-        for j in range(width):
-            leave = small == j
-            counts[0, :, j] = np.count_nonzero(leave, axis=1)
-            counts[1, :, j] = np.count_nonzero(leave & here, axis=1)
-            counts[2, :, j] = np.count_nonzero(leave & final, axis=1)
-        counts.setflags(write=False)
-        return PrefixCounts(first, small, counts[0], counts[1], counts[2])
+        # one count over (threshold, exit, right here, right at the final exit) cells
+        cell = (small.astype(np.int32) + np.arange(0, t * width, width, dtype=np.int32)[:, None])
+        cell = cell * 4 + here * np.int32(2) + final
+        counts = np.bincount(cell.ravel(), minlength=t * width * 4).reshape(t, width, 2, 2)
+        return PrefixCounts(first, small, _frozen(counts.sum(axis=(2, 3))),
+                            _frozen(counts[:, :, 1, :].sum(axis=2)),
+                            _frozen(counts[:, :, :, 1].sum(axis=2)))
 
     def _fire(self, exits: Sequence[ExitPoint], thresholds: Sequence[float]) -> np.ndarray:
         """Per threshold and sample, index into ``exits`` of the first whose confidence
