@@ -2,9 +2,9 @@
 enters: the mean device work, the fraction of frames that leave the device, the bytes sent,
 the server work per offloaded frame and the accuracy, over the profile's eval samples (the
 means of the routes :func:`sim.profile.routes.build_route` gives, without building routes:
-:mod:`.sums`, every threshold of a split at once, over arrays derived once per profile by
-:mod:`.samples`), cached by the profiles' content; :mod:`.offload_model` scales them by the
-system state."""
+:mod:`.rows` per split, :mod:`.sums` every threshold of a split at once, over arrays derived
+once per profile content by :mod:`.samples`), cached by the profiles' content (the device
+profile's, and the server's times); :mod:`.offload_model` scales them by the system state."""
 
 from __future__ import annotations
 

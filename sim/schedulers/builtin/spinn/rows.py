@@ -5,9 +5,7 @@ with one, :mod:`.sums` works out every threshold of a split at once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
-import numpy as np
+from collections.abc import Sequence
 
 from sim.profile import ExitPoint, Profile
 from sim.profile.routes import _split_map
@@ -32,14 +30,17 @@ def _runnable(src: ProfileSamples,
 def _threshold_rows(src: ProfileSamples, rows: list[Row | None],
                     thresholds: Sequence[float | None], exits: list[ExitPoint],
                     ms: list[float], nbytes: SplitBytes | None, server_work: float,
-                    refused: Callable[[float], bool] = lambda th: False) -> None:
-    """Fill ``rows`` at the runnable thresholds from :func:`.sums.threshold_sums`."""
+                    after: Sequence[ExitPoint] = ()) -> None:
+    """Fill ``rows`` at the runnable thresholds from :func:`.sums.threshold_sums` (refused
+    where the fallback through the exits ``after`` the split cannot run)."""
     runnable = _runnable(src, thresholds)
     if not runnable:
         return
-    sums = threshold_sums(src, exits, ms, nbytes, [th for _, th in runnable])
-    for j, (i, th) in enumerate(runnable):
-        if sums.ok[j] and not refused(th):
+    ths = [th for _, th in runnable]
+    sums = threshold_sums(src, exits, ms, nbytes, ths)
+    refused = src.fallback_refused(after, ths)
+    for j, (i, _) in enumerate(runnable):
+        if sums.ok[j] and not refused[j]:
             rows[i] = (float(sums.work[j]), float(sums.offload[j]), float(sums.sent[j]),
                        server_work, float(sums.accuracy[j]), float(sums.steady[j]))
 
@@ -48,11 +49,11 @@ def _constant(src: ProfileSamples, work_s: float, offload: bool, sent: SplitByte
               server_work: float) -> Row:
     """A configuration without exits: every sample does the same work and goes the same way
     (``sent``: the bytes of a split, or the one value every sample sends)."""
-    work = float(np.full(src.size, work_s).mean())
+    work = src.constant_sum(work_s) / src.size  # np.full(size, work_s).mean()
     if isinstance(sent, SplitBytes):
         sent_mean, sent_flat = sent.mean, sent.flat
     else:  # np.full(size, sent): its ptp is sent - sent
-        sent_mean, sent_flat = float(np.full(src.size, sent).mean()), sent - sent == 0
+        sent_mean, sent_flat = src.constant_sum(sent) / src.size, sent - sent == 0
     steady = work_s - work_s == 0 and sent_flat
     accuracy = src.correct_count(src.v.id) / src.n if src.n else src.v.top1
     return (work, float(offload), sent_mean, server_work, accuracy, float(steady))
@@ -92,7 +93,7 @@ def split_rows(src: ProfileSamples, split: str, server: Profile,
         rows = [whole if th is None else None for th in thresholds]
     ms = [e.device_ms for e in before] + [sp.device_ms + enc]
     _threshold_rows(src, rows, thresholds, before, ms, nbytes, server_work,
-                    refused=lambda th: src.fallback_refused(after, th))
+                    after=after)
     return rows
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.profile import ExitPoint, Profile
-from sim.profile.digest import content_key, exact, per_sample_ints
+from sim.profile.digest import content_key, per_sample_ints
 from sim.profile.routes import (
     ExitPopulation,
     RouteError,
@@ -119,13 +119,22 @@ class ProfileSamples:
         self._correct: dict[str, np.ndarray] = {}
         self._conf: dict[str, np.ndarray] = {}
         self._bytes: dict[str, SplitBytes] = {}
-        self._blocks: dict[tuple[tuple[str, str], ...], Blocks] = {}
+        self._blocks: dict[tuple[float, ...], Blocks] = {}
         self._split_pos = ({sp.name: i for i, sp in enumerate(self.prog.splits)}
                            if self.prog is not None else {})
         self._counts: dict[str, int] = {}
-        self._populations: dict[tuple[str, str], ExitPopulation | None] = {}
-        self._fallbacks: dict[tuple[str, ...], str] = {}
+        self._constant_sums: dict[str, float] = {}
+        self._populations: dict[float, ExitPopulation | None] = {}
         self._prefix: dict[tuple[float, ...], PrefixCounts] = {}
+
+    def constant_sum(self, value: float) -> float:
+        """np.add.reduce(np.full(size, value)): the sum over samples that all do the same
+        (numpy's pairwise summation, so not size * value), once per value."""
+        key = value.hex()
+        hit = self._constant_sums.get(key)
+        if hit is None:
+            hit = self._constant_sums[key] = float(np.add.reduce(np.full(self.size, value)))
+        return hit
 
     # correctness
 
@@ -160,19 +169,19 @@ class ProfileSamples:
         return self.exit_top1.get(key, self.v.top1)
 
     def population(self, threshold: float) -> ExitPopulation | None:
-        """The exit table's population at ``threshold``, None when it has no such row."""
-        key = exact(threshold)
-        if key not in self._populations:
+        """The exit table's population at ``threshold``, None when it has no such row (by
+        value: 1, 1.0 and True, or 0.0 and -0.0, find the same row)."""
+        if threshold not in self._populations:
             try:
-                self._populations[key] = exit_population(self.profile, threshold)
+                self._populations[threshold] = exit_population(self.profile, threshold)
             except RouteError:
-                self._populations[key] = None
-        return self._populations[key]
+                self._populations[threshold] = None
+        return self._populations[threshold]
 
     def blocks(self, thresholds: Sequence[float]) -> Blocks:
         """The exit table's populations at ``thresholds``, stacked (rows: the thresholds
         the table has)."""
-        key = tuple(exact(th) for th in thresholds)
+        key = tuple(thresholds)  # by value, as population's
         hit = self._blocks.get(key)
         if hit is None:
             pops = [self.population(th) for th in thresholds]
@@ -266,22 +275,16 @@ class ProfileSamples:
             hit = self._conf[name] = ints
         return hit
 
-    def fallback_refused(self, after: Sequence[ExitPoint], threshold: float) -> bool:
-        """build_route works out a split's fallback through the exits after it: refused when
-        they need a threshold the profile cannot give."""
-        names = tuple(e.name for e in after)
-        need = self._fallbacks.get(names)
-        if need is None:
-            out = self.profile.outcomes
-            if not after or (out is not None and all(e.name in out.confidence for e in after)):
-                need = "nothing"
-            elif uses_table(self.profile, list(after)):
-                need = "table row"  # (else _first_firing's RouteError)
-            else:
-                need = "confidences"  # missing, and no table
-            self._fallbacks[names] = need
-        return need == "confidences" or (need == "table row"
-                                         and self.population(threshold) is None)
+    def fallback_refused(self, after: Sequence[ExitPoint],
+                         thresholds: Sequence[float]) -> list[bool]:
+        """build_route works out a split's fallback through the exits after it: per
+        threshold, refused when they need one the profile cannot give."""
+        out = self.profile.outcomes
+        if not after or (out is not None and all(e.name in out.confidence for e in after)):
+            return [False] * len(thresholds)
+        if not uses_table(self.profile, list(after)):  # confidences missing, and no table
+            return [True] * len(thresholds)
+        return (~self.blocks(thresholds).ok).tolist()  # no table row: _first_firing's error
 
     # bytes
 
@@ -299,9 +302,9 @@ class ProfileSamples:
                 hit = SplitBytes(arr, None, float(arr.mean()), bool(np.ptp(arr) == 0),
                                  bool(np.isfinite(arr).all() and (arr >= 0).all()))
             else:  # np.full(size, same): its ptp is same - same
-                same = sp.bytes.sent_mean()
+                same = float(sp.bytes.sent_mean())
                 arr = _frozen(np.full(self.size, same))
-                hit = SplitBytes(arr, same, float(arr.mean()), same - same == 0,
-                                 math.isfinite(same) and same >= 0)
+                hit = SplitBytes(arr, same, self.constant_sum(same) / self.size,
+                                 same - same == 0, math.isfinite(same) and same >= 0)
             self._bytes[split] = hit
         return hit

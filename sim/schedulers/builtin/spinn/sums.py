@@ -4,9 +4,12 @@ sample does the same, each exactly as the mean over the samples of the route
 :func:`sim.profile.routes.build_route` would give (the same numbers bit for bit: sums of
 floats run over the same per-sample arrays, in rows, and counts are exact).
 
-Per-sample confidences give a (threshold x sample) array of the exit each sample leaves at.
-Exits drawn from an exit table need no per-sample work but the two float sums: the samples
-leave in blocks, one per exit, so each row is the table's block sizes repeated."""
+Per-sample confidences give a (threshold x sample) array of the exit each sample leaves at;
+for the first exits of the network (a split's), counts per exit give how many leave where
+and are right, so only the device work and bytes are summed per sample. Exits drawn from an
+exit table need no per-sample work but those two sums: the samples leave in blocks, one per
+exit, so each row is the blocks' values repeated their sizes, and a row of one value is
+summed once per value."""
 
 from __future__ import annotations
 
@@ -128,8 +131,8 @@ def _blocks(src: ProfileSamples, exits: Sequence[ExitPoint], ms: Sequence[float]
     out = Sums(ok, np.zeros(t), np.zeros(t), np.zeros(t), np.zeros(t), np.zeros(t, dtype=bool))
     if not ok.any():
         return out
-    n, last, index, sizes, present = src.n, len(exits), table.exit_index, table.sizes, table.present
-    width = len(index)
+    n, last, index = src.n, len(exits), table.exit_index
+    sizes, present, width = table.sizes, table.present, len(index)
     # per table exit (block), the first of ``exits`` at or after it (as _first_firing)
     positions = np.array([index[e.name] for e in exits])
     lookup = np.searchsorted(positions, np.arange(width), side="left")
@@ -140,16 +143,16 @@ def _blocks(src: ProfileSamples, exits: Sequence[ExitPoint], ms: Sequence[float]
     right = np.where(at < 0, table.final_count, np.where(at == np.arange(width),
                                                          table.own_count, 0))
     vals = np.take(np.asarray(ms, dtype=np.float64) / 1000.0, lookup)
-    steady = _flat_blocks(vals, present)
-    out.work[ok] = _row_sums(vals, sizes) / src.size
+    work, steady = _row_sums(src, vals, sizes, present)
+    out.work[ok] = work / src.size
     out.accuracy[ok] = right.sum(axis=1) / n
     if nbytes is not None:
         off = lookup == last
         count = (sizes * off).sum(axis=1)
         if nbytes.same is not None:
-            blocks = np.where(off, nbytes.same, 0.0)
-            out.sent[ok] = _row_sums(blocks, sizes) / src.size
-            steady &= _flat_blocks(blocks, present)
+            sent_sums, flat = _row_sums(src, np.where(off, nbytes.same, 0.0), sizes, present)
+            out.sent[ok] = sent_sums / src.size
+            steady &= flat
         else:
             sent = np.where(_repeat(off, sizes), nbytes.per_sample, 0.0)
             out.sent[ok] = np.add.reduce(sent, axis=1) / src.size
@@ -160,9 +163,26 @@ def _blocks(src: ProfileSamples, exits: Sequence[ExitPoint], ms: Sequence[float]
     return out
 
 
-def _row_sums(per_block: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Per row of _repeat, the sum numpy's pairwise summation gives over it."""
-    return np.asarray(np.add.reduce(_repeat(per_block, sizes), axis=1))
+_CHUNK = 1 << 18
+"""Rows are materialised this many values at a time (at least one row): fresh memory costs
+more than the sums."""
+
+
+def _row_sums(src: ProfileSamples, per_block: np.ndarray, sizes: np.ndarray,
+              present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of _repeat: the sum numpy's pairwise summation gives over it, and whether
+    its np.ptp is 0. A row of one value is np.full's (its sum once per value)."""
+    hi, lo = _span(per_block, present)
+    sums = np.empty(len(sizes))
+    one = hi == lo
+    for i in np.flatnonzero(one).tolist():
+        sums[i] = src.constant_sum(float(hi[i]))
+    rest = np.flatnonzero(~one)
+    step = max(1, _CHUNK // max(src.n, 1))
+    for i in range(0, len(rest), step):
+        rows = rest[i:i + step]
+        sums[rows] = np.add.reduce(_repeat(per_block, sizes[rows]), axis=1)
+    return sums, np.asarray((hi - lo) == 0)
 
 
 def _repeat(per_block: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -171,8 +191,13 @@ def _repeat(per_block: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return np.repeat(np.tile(per_block, rows), sizes.ravel()).reshape(rows, -1)
 
 
+def _span(per_block: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the largest and smallest value of the blocks that have samples."""
+    return (np.where(present, per_block, -np.inf).max(axis=1),
+            np.where(present, per_block, np.inf).min(axis=1))
+
+
 def _flat_blocks(per_block: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """_flat of the rows _repeat gives, from the blocks that have samples."""
-    hi = np.where(present, per_block, -np.inf).max(axis=1)
-    lo = np.where(present, per_block, np.inf).min(axis=1)
+    """Per row, np.ptp == 0 of the values of the blocks that have samples."""
+    hi, lo = _span(per_block, present)
     return np.asarray((hi - lo) == 0)
