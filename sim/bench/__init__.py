@@ -21,8 +21,9 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 ENGINE_RUNS = (("default.yaml", "agnostic"), ("spinn_bandwidth.yaml", "spinn"),
                ("spinn_multiapp.yaml", "spinn"), ("spinn_bandwidth.yaml", "cloud-only"))
 """Engine cost per processed frame is measured on these shipped scenarios."""
-DECISION_RUNS = (("spinn_bandwidth.yaml", "spinn"), ("spinn_multiapp.yaml", "spinn"),
-                 ("spinn_multiapp.yaml", "neurosurgeon"), ("adaptivenet_load.yaml", "adaptivenet"))
+DECISION_RUNS = (("spinn_bandwidth.yaml", "spinn"), ("paper/spinn_published.yaml", "spinn"),
+                 ("spinn_multiapp.yaml", "spinn"), ("spinn_multiapp.yaml", "neurosurgeon"),
+                 ("adaptivenet_load.yaml", "adaptivenet"))
 """Decision times of the offloading and supernet schedulers, on the real views of a run."""
 
 
