@@ -6,6 +6,7 @@ all (a benchmark of first decisions, say)."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -40,31 +41,35 @@ class SharedCache(Generic[V]):
         self._live: weakref.WeakValueDictionary[Hashable, V] = weakref.WeakValueDictionary()
         self._recent: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._budget, self._size, self._held = budget, size, 0
+        self._lock = threading.Lock()  # runs in threads of one process may share it
         on_clear(self.clear)
 
     def get(self, key: Hashable) -> V | None:
-        hit = self._recent.get(key)
-        if hit is not None:
-            self._recent.move_to_end(key)
-            return hit[0]
-        return self._live.get(key)
+        with self._lock:
+            hit = self._recent.get(key)
+            if hit is not None:
+                self._recent.move_to_end(key)
+                return hit[0]
+            return self._live.get(key)
 
     def put(self, key: Hashable, value: V) -> V:
         """Store ``value`` (which must support weak references) and return it."""
-        self._live[key] = value
         size = max(int(self._size(value)), 1)
-        old = self._recent.pop(key, None)
-        if old is not None:
-            self._held -= old[1]
-        if size <= self._budget:
-            self._recent[key] = (value, size)
-            self._held += size
-            while self._held > self._budget:
-                _, (_, dropped) = self._recent.popitem(last=False)
-                self._held -= dropped
+        with self._lock:
+            self._live[key] = value
+            old = self._recent.pop(key, None)
+            if old is not None:
+                self._held -= old[1]
+            if size <= self._budget:
+                self._recent[key] = (value, size)
+                self._held += size
+                while self._held > self._budget:
+                    _, (_, dropped) = self._recent.popitem(last=False)
+                    self._held -= dropped
         return value
 
     def clear(self) -> None:
-        self._live.clear()
-        self._recent.clear()
-        self._held = 0
+        with self._lock:
+            self._live.clear()
+            self._recent.clear()
+            self._held = 0
