@@ -59,3 +59,20 @@ def test_independents_train_through_the_mirrored_stages_with_distillation(
             assert kd == distil, desc  # distilled exactly where the descendant was grown
             assert seed == seeds[stage], desc  # same data order as the mirrored stage
     assert any(kd for d, kd, _ in calls if d.startswith("independent"))
+
+
+def test_a_level_below_the_seed_floor_stops_training(monkeypatch, tmp_path) -> None:
+    from models.registry import ModelsUserError
+
+    monkeypatch.setitem(SCALES, "tiny", dataclasses.replace(SCALES["tiny"], seed_floor=1.5))
+    data = shrink(load_data("digits", seed=0), 120, 40, 60, seed=0)
+    fam = create_family("nestdnn-vgg", scale="tiny", seed=0)
+    with pytest.raises(ModelsUserError, match=r"pruning to 0.8 of the filters keeps validation "
+                                              r"top-1 [0-9.]+, below the seed floor"):
+        fam.train(data, tmp_path, progress=False)
+    assert (tmp_path / "prune1.pt").exists() and not (tmp_path / "prune2.pt").exists()
+
+
+def test_standard_seed_is_a_quarter_of_the_filters() -> None:
+    sc = SCALES["standard"]
+    assert sc.fractions[-1] == 0.25 and sc.seed_floor == 0.85
