@@ -94,6 +94,15 @@ def value_label(cell: Any) -> str:
     return text
 
 
+def legend_columns(fig: Any, labels: Sequence[str], most: int = 4) -> int:
+    """How many legend columns fit the figure's width: long hue values (a swept list, a
+    trace) get fewer columns, so no entry runs off the page."""
+    if not labels:
+        return 1
+    per_entry = 0.075 * max(len(label) for label in labels) + 0.7  # inches at the legend's font
+    return max(1, min(len(labels), most, int(fig.get_figwidth() // per_entry)))
+
+
 def _numeric(rows: Sequence[Mapping[str, Any]], x: str) -> bool:
     """True when every cell of column ``x`` is a number (else x is drawn as categories)."""
     try:
@@ -250,7 +259,7 @@ def sweep_curve(rows: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], ou
         if len(ys) > 1 or not title:
             ax.set_title(f"{ylabel.split(' (')[0]} vs {xlabel.split(' (')[0]}")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
+    fig.legend(handles, labels, loc="outside lower center", ncol=legend_columns(fig, labels))
     if title:
         fig.suptitle(title)
     return save_figure(fig, Path(out), name, fmt)
