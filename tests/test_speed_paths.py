@@ -8,59 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from spinnkit import assert_same, fresh_table, reference_table
 from synthetic import make_profile, progressive_profile
 
 from sim.profile import Outcomes, load_profile
-from sim.profile.routes import CLOUD, RouteError, build_route
 from sim.schedulers.allocation import _eviction_order_sums, eviction_order
-from sim.schedulers.builtin.spinn import configs
-from sim.schedulers.builtin.spinn.offload_model import ConfigTable, config_table
+from sim.schedulers.builtin.spinn.offload_model import config_table
 from sim.schedulers.builtin.spinn.scheduler import DEFAULT_THRESHOLDS
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 FAMILIES = ("spinn-resnet", "spinn-vgg")
-
-
-def _reference_table(profile, server, upload_bytes, thresholds, with_splits=True):
-    """The table as it was built before: one route per configuration, summed up."""
-    variant = profile.variants[0].id
-    splits = [None]
-    if server is not None and with_splits and profile.progressive is not None:
-        splits += [s.name for s in profile.progressive.splits] + [CLOUD]
-    rows, cols = [], []
-    for split in splits:
-        for th in ([None] if split == CLOUD else thresholds):
-            try:
-                r = build_route(profile, variant, split, th, server, upload_bytes)
-            except RouteError:
-                continue
-            off = np.asarray(r.offload, dtype=bool)
-            corr = np.asarray(r.correct, dtype=float)
-            work = np.asarray(r.device_work, dtype=float)
-            sent = np.asarray(r.upload_bytes, dtype=float)
-            acc = float(corr.mean()) if r.samples else r.top1
-            steady = bool(np.ptp(work) == 0 and np.ptp(sent) == 0 and off.all() == off.any())
-            rows.append((split, th))
-            cols.append((float(work.mean()), float(off.mean()), float(sent.mean()),
-                         r.server_work, acc, float(steady)))
-    arr = np.array(cols, dtype=np.float64).reshape(-1, 6)
-    return ConfigTable(variant, tuple(s for s, _ in rows), tuple(t for _, t in rows),
-                       arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5] > 0)
-
-
-def _same(a: ConfigTable, b: ConfigTable) -> None:
-    assert a.variant == b.variant
-    assert a.splits == b.splits
-    assert [(type(t), repr(t)) for t in a.thresholds] == [(type(t), repr(t)) for t in b.thresholds]
-    for f in ("device_s", "offload", "bytes", "server_s", "accuracy", "steady"):
-        x, y = getattr(a, f), getattr(b, f)
-        assert x.dtype == y.dtype and x.shape == y.shape, f
-        assert x.tobytes() == y.tobytes(), f  # bit for bit (-0.0 and 0.0 differ)
-
-
-def _fresh(profile, server, upload, ths, with_splits=True) -> ConfigTable:
-    configs._TABLES.clear()
-    return config_table(profile, server, upload, ths, with_splits)
 
 
 THRESHOLD_SETS = (DEFAULT_THRESHOLDS, (None,), (0.55, 1, 0.0, -0.0, True), (0.3, 1.5, None))
@@ -74,8 +31,8 @@ def test_table_equals_routes_on_shipped_profiles(family):
         for ths in THRESHOLD_SETS:
             for upload in (None, 12345.0, 0):
                 for with_splits in (True, False):
-                    _same(_fresh(dev, server, upload, ths, with_splits),
-                          _reference_table(dev, server, upload, ths, with_splits))
+                    assert_same(fresh_table(dev, server, upload, ths, with_splits),
+                          reference_table(dev, server, upload, ths, with_splits))
 
 
 def _odd_profiles():
@@ -124,7 +81,7 @@ ODD = list(_odd_profiles())
 def test_table_equals_routes_on_odd_profiles(name, profile, server):
     for ths in THRESHOLD_SETS:
         for upload in (None, 5000.0):
-            _same(_fresh(profile, server, upload, ths), _reference_table(profile, server,
+            assert_same(fresh_table(profile, server, upload, ths), reference_table(profile, server,
                                                                          upload, ths))
 
 
@@ -151,7 +108,7 @@ def test_table_cached_by_content():
                         for s in prog.splits)})})
     t2 = config_table(slower, sa, None, DEFAULT_THRESHOLDS)
     assert t2 is not t
-    _same(t2, _reference_table(slower, sa, None, DEFAULT_THRESHOLDS))
+    assert_same(t2, reference_table(slower, sa, None, DEFAULT_THRESHOLDS))
     # ``extra`` is not part of the key (no code reads it)
     noted = a.model_copy(update={"extra": {"note": "x"}})
     assert config_table(noted, sa, None, DEFAULT_THRESHOLDS) is t

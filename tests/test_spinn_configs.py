@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from spinnkit import assert_same, fresh_table, reference_table
 from synthetic import make_profile, progressive_profile
 
 from sim.profile import (
@@ -22,55 +23,11 @@ from sim.profile import (
     TransferBytes,
     load_profile,
 )
-from sim.profile.routes import CLOUD, RouteError, build_route
 from sim.schedulers.builtin.spinn import configs, samples
-from sim.schedulers.builtin.spinn.offload_model import ConfigTable, config_table
+from sim.schedulers.builtin.spinn.offload_model import config_table
 from sim.schedulers.builtin.spinn.scheduler import DEFAULT_THRESHOLDS
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
-
-
-def _reference(profile: Profile, server: Profile | None, upload: float | None,
-               thresholds, with_splits: bool = True) -> ConfigTable:
-    """One route per configuration, summed up with numpy as the engine's samples are."""
-    variant = profile.variants[0].id
-    splits: list[str | None] = [None]
-    if server is not None and with_splits and profile.progressive is not None:
-        splits += [s.name for s in profile.progressive.splits] + [CLOUD]
-    rows, cols = [], []
-    for split in splits:
-        for th in ([None] if split == CLOUD else thresholds):
-            try:
-                r = build_route(profile, variant, split, th, server, upload)
-            except RouteError:
-                continue
-            off = np.asarray(r.offload, dtype=bool)
-            work = np.asarray(r.device_work, dtype=float)
-            sent = np.asarray(r.upload_bytes, dtype=float)
-            acc = float(np.asarray(r.correct, dtype=float).mean()) if r.samples else r.top1
-            steady = bool(np.ptp(work) == 0 and np.ptp(sent) == 0 and off.all() == off.any())
-            rows.append((split, th))
-            cols.append((float(work.mean()), float(off.mean()), float(sent.mean()),
-                         r.server_work, acc, float(steady)))
-    arr = np.array(cols, dtype=np.float64).reshape(-1, 6)
-    return ConfigTable(variant, tuple(s for s, _ in rows), tuple(t for _, t in rows),
-                       arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5] > 0)
-
-
-def _fresh(profile: Profile, server: Profile | None, upload: float | None, thresholds,
-           with_splits: bool = True) -> ConfigTable:
-    configs._TABLES.clear()
-    samples._SAMPLES.clear()
-    return config_table(profile, server, upload, thresholds, with_splits)
-
-
-def _same(a: ConfigTable, b: ConfigTable) -> None:
-    assert (a.variant, a.splits) == (b.variant, b.splits)
-    assert [(type(t), repr(t)) for t in a.thresholds] == [(type(t), repr(t)) for t in b.thresholds]
-    for f in ("device_s", "offload", "bytes", "server_s", "accuracy", "steady"):
-        x, y = getattr(a, f), getattr(b, f)
-        assert x.dtype == y.dtype and x.shape == y.shape, f
-        assert x.tobytes() == y.tobytes(), f  # bit for bit
 
 
 PUBLISHED = [("a1.medium", "g4dn.xlarge", "portend-efficientnet-b0"),
@@ -87,7 +44,7 @@ def test_table_equals_routes_on_published_profiles(device: str, server: str,
     ths_sets = (DEFAULT_THRESHOLDS, (None, *table.thresholds), (None,))  # type: ignore[union-attr]
     for ths in ths_sets:
         for upload in (None, 16323.0):
-            _same(_fresh(dev, srv, upload, ths), _reference(dev, srv, upload, ths))
+            assert_same(fresh_table(dev, srv, upload, ths), reference_table(dev, srv, upload, ths))
 
 
 def _table_profile(confident: tuple[str, ...] = (), per_sample_bytes: bool = False,
@@ -152,7 +109,7 @@ def test_table_equals_routes_on_odd_profiles(name: str) -> None:
     prof = ODD_TABLES[name]
     for ths in THRESHOLD_SETS:
         for server in (prof, None):
-            _same(_fresh(prof, server, None, ths), _reference(prof, server, None, ths))
+            assert_same(fresh_table(prof, server, None, ths), reference_table(prof, server, None, ths))
 
 
 def test_arrays_are_shared_by_equal_profiles_and_tables_reuse_them() -> None:
